@@ -1,0 +1,68 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "tasks-api",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tasks-api", targets: ["tasks-api"]),
+        .library(name: "Flagon", targets: ["Flagon"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // libfcgi from Debian's libfcgi-dev; only Sources/FastCGI/FCGX.swift touches it.
+        .systemLibrary(
+            name: "CFastCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        // The web framework: request, response, routing, middleware, errors, config,
+        // test client. No FastCGI, no storage.
+        .target(
+            name: "Flagon",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
+        // The FastCGI transport: worker loop on libfcgi, listeners, the master process.
+        .target(
+            name: "FastCGI",
+            dependencies: [
+                "CFastCGI",
+                "Flagon",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The application: makeApp(config:), blueprints, models, storage, migrations.
+        .target(
+            name: "TasksAPI",
+            dependencies: [
+                "Flagon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "tasks-api",
+            dependencies: [
+                "FastCGI",
+                "TasksAPI",
+                "Flagon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "FlagonTests", dependencies: ["Flagon"]),
+        .testTarget(name: "TasksAPITests", dependencies: ["TasksAPI", "Flagon"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["tasks-api", "Flagon"]
+        ),
+    ]
+)

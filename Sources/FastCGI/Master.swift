@@ -1,0 +1,241 @@
+// The master process: starts N workers on the shared socket, replaces, recycles, stops them.
+
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The pool's master, like PHP-FPM's or gunicorn's arbiter.
+///
+/// It starts `workers` copies of `worker command` with the listening socket as fd 0,
+/// replaces any that exit or are killed, and on SIGTERM/SIGINT stops them gracefully
+/// (they finish the request in flight) within the grace time, then kills what is left.
+/// SIGHUP starts a fresh set of workers and retires the old ones gracefully.
+/// It runs in one thread: signals are taken synchronously with `sigtimedwait`.
+public struct Master {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var maxRequests: Int
+        public var gracefulTimeout: Double
+        /// The executable to start workers from, and its arguments.
+        public var workerExecutable: String
+        public var workerArguments: [String]
+
+        public init(
+            workers: Int, maxRequests: Int, gracefulTimeout: Double, workerExecutable: String,
+            workerArguments: [String]
+        ) {
+            self.workers = workers
+            self.maxRequests = maxRequests
+            self.gracefulTimeout = gracefulTimeout
+            self.workerExecutable = workerExecutable
+            self.workerArguments = workerArguments
+        }
+    }
+
+    struct WorkerProcess {
+        let pid: pid_t
+        let startedAt: Double
+        var retiring = false
+    }
+
+    let listener: Listener
+    let options: Options
+    let logger: Logger
+    private var workers: [pid_t: WorkerProcess] = [:]
+    private var stopping = false
+    private var stopDeadline = 0.0
+    private var exitStatus: Int32 = 0
+    private var respawnNotBefore = 0.0
+    private var quickFailures = 0
+
+    public init(listener: Listener, options: Options, logger: Logger) {
+        self.listener = listener
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until stopped; returns the process exit status.
+    public mutating func run() -> Int32 {
+        var signals = Signals.makeSet(Signals.control + [SIGCHLD])
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        logger.info(
+            "master started",
+            metadata: [
+                "listen": "\(listener.address)", "workers": "\(options.workers)",
+                "max_requests": "\(options.maxRequests)", "graceful_timeout": "\(options.gracefulTimeout)",
+            ])
+        fillPool()
+        while true {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            let signal = sigtimedwait(&signals, nil, &timeout)
+            reapChildren()
+            switch signal {
+            case SIGTERM, SIGINT:
+                beginStop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
+            case SIGHUP:
+                reload()
+            default:
+                break
+            }
+            if stopping {
+                if workers.isEmpty { break }
+                if Self.now() >= stopDeadline { killRemaining() }
+            } else {
+                fillPool()
+            }
+        }
+        listener.close()
+        logger.info("master stopped", metadata: ["status": "\(exitStatus)"])
+        return exitStatus
+    }
+
+    // MARK: - Workers
+
+    private mutating func fillPool() {
+        let active = workers.values.filter { !$0.retiring }.count
+        guard active < options.workers, Self.now() >= respawnNotBefore else { return }
+        for _ in active..<options.workers {
+            guard let pid = spawnWorker() else {
+                respawnNotBefore = Self.now() + 1
+                return
+            }
+            workers[pid] = WorkerProcess(pid: pid, startedAt: Self.now())
+            logger.info("worker started", metadata: ["worker_pid": "\(pid)"])
+        }
+    }
+
+    private func spawnWorker() -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, listener.fd, 0)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = Signals.makeSet(Signals.control + [SIGCHLD, SIGPIPE])
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var arguments = [options.workerExecutable] + options.workerArguments
+        if options.maxRequests > 0 { arguments += ["--max-requests", String(options.maxRequests)] }
+        var environment = Self.environment().filter { !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=") }
+        environment.append("TASKS_API_MASTER_PID=\(getpid())")
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, options.workerExecutable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            logger.error(
+                "cannot start worker",
+                metadata: ["error": "\(String(cString: strerror(result)))", "executable": "\(options.workerExecutable)"])
+            return nil
+        }
+        return pid
+    }
+
+    private mutating func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let worker = workers.removeValue(forKey: pid) else { continue }
+            let lived = Self.now() - worker.startedAt
+            let exited = (status & 0x7f) == 0
+            let code = (status >> 8) & 0xff
+            let signal = status & 0x7f
+            var metadata: Logger.Metadata = [
+                "worker_pid": "\(pid)", "uptime_s": "\(Int(lived))",
+            ]
+            if exited { metadata["exit_status"] = "\(code)" } else { metadata["signal"] = "\(signal)" }
+            if stopping || worker.retiring {
+                logger.info("worker stopped", metadata: metadata)
+                continue
+            }
+            if exited && code == 0 {
+                logger.info("worker recycled, starting a replacement", metadata: metadata)
+                quickFailures = 0
+                continue
+            }
+            if exited && code == Worker.bootFailureStatus {
+                logger.critical("worker could not start; stopping the pool", metadata: metadata)
+                exitStatus = 1
+                beginStop(reason: "worker boot failure")
+                continue
+            }
+            logger.error("worker died, starting a replacement", metadata: metadata)
+            // A worker that dies right after starting, again and again, is not restarted
+            // in a tight loop.
+            if lived < 1 {
+                quickFailures += 1
+                respawnNotBefore = Self.now() + min(Double(1 << min(quickFailures, 4)) * 0.25, 5)
+            } else {
+                quickFailures = 0
+            }
+        }
+    }
+
+    private mutating func beginStop(reason: String) {
+        guard !stopping else { return }
+        stopping = true
+        stopDeadline = Self.now() + options.gracefulTimeout
+        logger.info(
+            "stopping: workers finish their requests",
+            metadata: ["reason": "\(reason)", "graceful_timeout": "\(options.gracefulTimeout)"])
+        for pid in workers.keys { kill(pid, SIGTERM) }
+    }
+
+    private mutating func reload() {
+        logger.info("reloading: starting new workers, retiring the old ones")
+        let old = Array(workers.keys)
+        for pid in old { workers[pid]?.retiring = true }
+        respawnNotBefore = 0
+        fillPool()
+        for pid in old { kill(pid, SIGTERM) }
+    }
+
+    private mutating func killRemaining() {
+        for pid in workers.keys {
+            logger.warning("worker did not stop within the grace time; killing it", metadata: ["worker_pid": "\(pid)"])
+            kill(pid, SIGKILL)
+        }
+        // Reaped on the next turn; stop waiting for stragglers after one more second.
+        stopDeadline = Self.now() + 1
+    }
+
+    // MARK: - Helpers
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func environment() -> [String] {
+        var result: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            result.append(String(cString: entry))
+            cursor += 1
+        }
+        return result
+    }
+
+    /// The path of the running executable, to start workers from.
+    public static func currentExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,66 @@
+// An ordered, case-insensitive collection of header fields.
+
+/// Header fields in the order they were added; names compare case-insensitively.
+public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    public typealias Element = (name: String, value: String)
+    private var fields: [Element] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        for (name, value) in elements { add(name: name, value: value) }
+    }
+
+    public init(_ fields: [(String, String)]) {
+        for (name, value) in fields { add(name: name, value: value) }
+    }
+
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
+
+    /// Appends a field, keeping any existing ones of the same name.
+    public mutating func add(name: String, value: String) {
+        fields.append((name, value))
+    }
+
+    /// Sets a field, replacing every existing one of the same name.
+    public mutating func replaceOrAdd(name: String, value: String) {
+        remove(name: name)
+        fields.append((name, value))
+    }
+
+    public mutating func remove(name: String) {
+        fields.removeAll { Self.equalNames($0.name, name) }
+    }
+
+    /// The first value of the field, or nil.
+    public subscript(name: String) -> String? {
+        get {
+            for field in fields where Self.equalNames(field.name, name) { return field.value }
+            return nil
+        }
+        set {
+            if let newValue { replaceOrAdd(name: name, value: newValue) } else { remove(name: name) }
+        }
+    }
+
+    /// Every value of the field, in order.
+    public func values(for name: String) -> [String] {
+        fields.filter { Self.equalNames($0.name, name) }.map(\.value)
+    }
+
+    public func contains(_ name: String) -> Bool { self[name] != nil }
+
+    /// ASCII case-insensitive comparison, without allocating: header names are ASCII tokens.
+    static func equalNames(_ a: String, _ b: String) -> Bool {
+        let a = a.utf8
+        let b = b.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            guard (x | 0x20) == (y | 0x20), (x | 0x20) >= UInt8(ascii: "a"), (x | 0x20) <= UInt8(ascii: "z")
+            else { return false }
+        }
+        return true
+    }
+}

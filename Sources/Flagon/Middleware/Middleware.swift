@@ -1,0 +1,23 @@
+// The middleware protocol and how a chain of middleware wraps a responder.
+
+/// A stage around request handling, like a WSGI middleware or Flask's before/after hooks.
+///
+/// ```swift
+/// struct Timing: Middleware {
+///     func respond(to request: Request, next: Responder) async throws -> Response {
+///         var response = try await next(request)
+///         response.headers["X-Handled-By"] = "tasks-api"
+///         return response
+///     }
+/// }
+/// ```
+public protocol Middleware: Sendable {
+    func respond(to request: Request, next: Responder) async throws -> Response
+}
+
+/// Wraps `responder` so that `middleware[0]` runs first (outermost).
+func chain(_ middleware: [any Middleware], around responder: @escaping Responder) -> Responder {
+    middleware.reversed().reduce(responder) { next, stage in
+        { request in try await stage.respond(to: request, next: next) }
+    }
+}

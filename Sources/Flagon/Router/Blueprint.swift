@@ -1,0 +1,79 @@
+// Blueprints: groups of routes under a URL prefix with their own middleware.
+
+/// A group of routes registered together under a URL prefix, as Flask's blueprints.
+///
+/// ```swift
+/// let meta = Blueprint("meta", prefix: "/api")
+/// meta.get("/hello", summary: "Greeting") { _ in .json(["message": "Hello, World!"]) }
+/// app.register(meta)
+/// ```
+public final class Blueprint {
+    public let name: String
+    public let prefix: String
+    public private(set) var routes: [Route] = []
+    public private(set) var middleware: [any Middleware] = []
+
+    /// - Parameters:
+    ///   - name: The blueprint's name; prefixes endpoint names and tags documentation.
+    ///   - prefix: A URL prefix such as `/api`, prepended to every route path.
+    public init(_ name: String, prefix: String = "") {
+        self.name = name
+        self.prefix = prefix
+    }
+
+    /// Adds middleware that runs, in order, around every route of this blueprint.
+    public func use(_ middleware: any Middleware) {
+        self.middleware.append(middleware)
+    }
+
+    /// Registers a handler for a method and path (relative to the prefix).
+    public func route(
+        _ method: HTTPMethod, _ path: String, name: String? = nil, summary: String = "",
+        handler: @escaping Responder
+    ) {
+        let fullPath = prefix + (path == "/" && !prefix.isEmpty ? "" : path)
+        let pattern = PathPattern(fullPath.isEmpty ? "/" : fullPath)
+        let endpoint = "\(self.name).\(name ?? Self.defaultName(method: method, path: path))"
+        routes.append(
+            Route(
+                method: method, pattern: pattern,
+                metadata: RouteMetadata(name: endpoint, summary: summary, blueprint: self.name),
+                responder: handler))
+    }
+
+    public func get(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
+        route(.get, path, name: name, summary: summary, handler: handler)
+    }
+
+    public func post(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
+        route(.post, path, name: name, summary: summary, handler: handler)
+    }
+
+    public func put(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
+        route(.put, path, name: name, summary: summary, handler: handler)
+    }
+
+    public func patch(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
+        route(.patch, path, name: name, summary: summary, handler: handler)
+    }
+
+    public func delete(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
+        route(.delete, path, name: name, summary: summary, handler: handler)
+    }
+
+    /// The routes with this blueprint's middleware wrapped around each handler.
+    var wrappedRoutes: [Route] {
+        routes.map { route in
+            Route(
+                method: route.method, pattern: route.pattern, metadata: route.metadata,
+                responder: chain(middleware, around: route.responder))
+        }
+    }
+
+    static func defaultName(method: HTTPMethod, path: String) -> String {
+        let words = path.split(separator: "/").map { part -> String in
+            part.hasPrefix("{") ? "by_" + part.dropFirst().prefix { $0 != ":" && $0 != "}" } : String(part)
+        }
+        return ([method.rawValue.lowercased()] + words).joined(separator: "_")
+    }
+}

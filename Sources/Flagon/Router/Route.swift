@@ -1,0 +1,35 @@
+// One registered route: method, pattern, handler and what documentation needs to know.
+
+/// The async function that answers a request.
+public typealias Responder = @Sendable (Request) async throws -> Response
+
+/// A route as the router stores it.
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    public let pattern: PathPattern
+    public var metadata: RouteMetadata
+    /// The handler wrapped in its blueprint's middleware.
+    let responder: Responder
+
+    public init(method: HTTPMethod, pattern: PathPattern, metadata: RouteMetadata, responder: @escaping Responder) {
+        self.method = method
+        self.pattern = pattern
+        self.metadata = metadata
+        self.responder = responder
+    }
+}
+
+/// What a route declares about itself, for middleware (auth, limits) and documentation.
+public struct RouteMetadata: Sendable {
+    /// The endpoint name, `blueprint.function` as Flask names it.
+    public var name: String
+    public var summary: String
+    /// The blueprint the route came from; also its OpenAPI tag.
+    public var blueprint: String
+
+    public init(name: String = "", summary: String = "", blueprint: String = "") {
+        self.name = name
+        self.summary = summary
+        self.blueprint = blueprint
+    }
+}

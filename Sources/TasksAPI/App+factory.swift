@@ -1,0 +1,44 @@
+// The application factory (the guide's `create_app`).
+
+import Flagon
+import Logging
+
+/// Everything `makeApp` built, for callers that need more than the App (the CLI, tests).
+public struct Application: Sendable {
+    public let app: App
+    public let settings: Settings
+    public let database: Database
+}
+
+/// Builds the application from layered configuration: validates the settings (refusing
+/// to start in production with missing or default secrets), opens and migrates the
+/// database, and registers the blueprints.
+///
+/// ```swift
+/// let config = try await Config.load(overrides: ["DATABASE_URL": "sqlite:///test.sqlite"],
+///                                    environment: [:])
+/// let app = try await makeApp(config: config)
+/// ```
+public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api")) async throws -> App {
+    try await makeApplication(config: config, logger: logger).app
+}
+
+/// ``makeApp(config:logger:)``, returning the settings and database beside the App.
+public func makeApplication(config: Config, logger: Logger = Logger(label: "tasks-api")) async throws
+    -> Application
+{
+    let settings = try Settings(config: config)
+    var logger = logger
+    logger.logLevel = settings.logLevel
+    let database: Database
+    switch settings.database {
+    case .sqlite(let path):
+        database = try Database(path: path)
+    }
+    try database.migrate()
+
+    var app = App(logger: logger)
+    app.maxContentLength = settings.maxContentLength
+    for blueprint in Blueprints.meta(database: database) { app.register(blueprint) }
+    return Application(app: app, settings: settings, database: database)
+}

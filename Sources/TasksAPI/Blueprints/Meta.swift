@@ -1,0 +1,30 @@
+// The meta routes: the guide's hello endpoint and the health check.
+
+import Flagon
+
+extension Blueprints {
+    /// `GET /api/hello` and `GET /healthz` (API contract §3).
+    static func meta(database: Database) -> [Blueprint] {
+        let api = Blueprint("meta", prefix: "/api")
+        api.get("/hello", name: "hello", summary: "A greeting") { _ in
+            .json(["message": "Hello, World!"])
+        }
+
+        let health = Blueprint("health")
+        health.get("/healthz", name: "healthz", summary: "Liveness and database check") { _ in
+            if database.isHealthy() {
+                return .json(["status": "ok", "database": "ok"])
+            }
+            let error = HTTPError(.serviceUnavailable, message: "The database is unavailable.")
+            guard case .object(var body) = error.body else { return error.response }
+            body["database"] = "unavailable"
+            var response = Response.json(.object(body), status: .serviceUnavailable)
+            response.headers["Retry-After"] = "5"
+            return response
+        }
+        return [api, health]
+    }
+}
+
+/// Namespace of the application's blueprints, one file each.
+enum Blueprints {}

@@ -1,0 +1,117 @@
+// The application's typed settings, read from the layered configuration (API contract §11).
+
+import Flagon
+import Logging
+
+/// Every setting of the service, with its default, validated once at start-up.
+public struct Settings: Sendable {
+    /// Development defaults. Production refuses to start while a secret still has one.
+    public static let developmentSecretKey = "dev"
+    public static let developmentJWTSecretKey = "dev-jwt-secret-change-me-in-production-0123456789"
+    /// Secrets that are never accepted in production: the defaults above and the guide's.
+    static let knownDefaultSecrets: Set<String> = [
+        developmentSecretKey, developmentJWTSecretKey, "super-secret", "secret", "change-me", "changeme",
+    ]
+
+    public enum Environment: String, Sendable {
+        case development, production
+    }
+
+    public var environment: Environment
+    public var secretKey: String
+    public var jwtSecretKey: String
+    public var database: DatabaseLocation
+    public var maxContentLength: Int
+    public var corsOrigins: [String]
+    public var rateLimitDefault: String
+    public var rateLimitEnabled: Bool
+    public var rateLimitStorageURL: String?
+    public var trustedProxies: [String]
+    public var trustProxyAuth: Bool
+    public var jwtAccessTokenExpires: Int
+    public var jwtRefreshTokenExpires: Int
+    public var logLevel: Logger.Level
+
+    /// The keys whose values are secrets (redacted wherever configuration is reported).
+    public static let secretKeys: Set<String> = ["SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"]
+
+    /// Reads and validates every setting.
+    /// - Throws: ``ConfigError`` with a one-line reason for a malformed value, or in
+    ///   production for a secret that is missing, a known default, or shorter than 32 characters.
+    public init(config: Config) throws(ConfigError) {
+        let appEnv = config.string("APP_ENV")?.lowercased() ?? "development"
+        guard let declared = Environment(rawValue: appEnv) else {
+            throw ConfigError("APP_ENV must be 'development' or 'production', got '\(appEnv)'")
+        }
+        // A hosting platform's deployment marks production whatever APP_ENV says.
+        let deployed = !(config.string("REPLIT_DEPLOYMENT") ?? "").isEmpty
+        environment = deployed ? .production : declared
+
+        let secret = config.string("SECRET_KEY")
+        let jwtSecret = config.string("JWT_SECRET_KEY")
+        if environment == .production {
+            try Self.requireProductionSecret("SECRET_KEY", secret)
+            try Self.requireProductionSecret("JWT_SECRET_KEY", jwtSecret)
+        }
+        secretKey = secret ?? Self.developmentSecretKey
+        jwtSecretKey = jwtSecret ?? Self.developmentJWTSecretKey
+
+        database = try DatabaseLocation(
+            url: config.string("DATABASE_URL"), instancePath: config.instancePath)
+
+        maxContentLength = try config.int("MAX_CONTENT_LENGTH") ?? 1_048_576
+        guard maxContentLength > 0 else { throw ConfigError("MAX_CONTENT_LENGTH must be positive") }
+        corsOrigins = config.list("CORS_ORIGINS") ?? []
+        rateLimitDefault = config.string("RATELIMIT_DEFAULT") ?? "200 per day;50 per hour"
+        rateLimitEnabled = try config.bool("RATELIMIT_ENABLED") ?? true
+        rateLimitStorageURL = config.string("RATELIMIT_STORAGE_URL").flatMap { $0.isEmpty ? nil : $0 }
+        trustedProxies = config.list("TRUSTED_PROXIES") ?? []
+        trustProxyAuth = try config.bool("TRUST_PROXY_AUTH") ?? false
+        jwtAccessTokenExpires = try config.int("JWT_ACCESS_TOKEN_EXPIRES") ?? 900
+        jwtRefreshTokenExpires = try config.int("JWT_REFRESH_TOKEN_EXPIRES") ?? 30 * 24 * 3600
+        guard jwtAccessTokenExpires > 0, jwtRefreshTokenExpires > 0 else {
+            throw ConfigError("JWT_ACCESS_TOKEN_EXPIRES and JWT_REFRESH_TOKEN_EXPIRES must be positive seconds")
+        }
+        let level = config.string("LOG_LEVEL") ?? "info"
+        guard let parsedLevel = Logger.Level(configValue: level) else {
+            throw ConfigError("LOG_LEVEL must be one of debug, info, warning, error, critical; got '\(level)'")
+        }
+        logLevel = parsedLevel
+    }
+
+    private static func requireProductionSecret(_ key: String, _ value: String?) throws(ConfigError) {
+        guard let value, !value.isEmpty else {
+            throw ConfigError("refusing to start in production: \(key) is not set")
+        }
+        guard !knownDefaultSecrets.contains(value) else {
+            throw ConfigError("refusing to start in production: \(key) is still a default value")
+        }
+        guard value.utf8.count >= 32 else {
+            throw ConfigError("refusing to start in production: \(key) is shorter than 32 characters")
+        }
+    }
+}
+
+/// Where the data lives, from `DATABASE_URL`.
+public enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+
+    /// Parses `DATABASE_URL` as SQLAlchemy does for SQLite: `sqlite:///relative.sqlite`,
+    /// `sqlite:////absolute/path.sqlite`; unset means `<instance>/app.sqlite`.
+    init(url: String?, instancePath: String) throws(ConfigError) {
+        guard let url, !url.isEmpty else {
+            self = .sqlite(path: instancePath + "/app.sqlite")
+            return
+        }
+        if url.hasPrefix("sqlite:///") {
+            let path = String(url.dropFirst("sqlite:///".count))
+            guard !path.isEmpty else { throw ConfigError("DATABASE_URL names no SQLite file") }
+            self = .sqlite(path: path)
+            return
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw ConfigError("DATABASE_URL: PostgreSQL storage is not available in this version; use SQLite")
+        }
+        throw ConfigError("DATABASE_URL must start with sqlite:/// (got an unsupported scheme)")
+    }
+}

@@ -1,0 +1,67 @@
+// The embedded SQLite database: opening (WAL, busy timeout) and versioned migrations.
+
+import Foundation
+import GRDB
+
+/// The service's SQLite database, one connection per worker process.
+///
+/// WAL lets readers run beside the one writer; the busy timeout makes writers from other
+/// worker processes wait for the lock instead of failing with "database is locked".
+public final class Database: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// How long a writer waits for another process's write lock.
+    public static let busyTimeout: TimeInterval = 10
+
+    /// Opens (creating the file and its folder if needed) without migrating.
+    public init(path: String) throws {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.journalMode = .wal
+        configuration.foreignKeysEnabled = true
+        configuration.label = "tasks-api"
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// Applies every pending migration. Several processes may start at once (workers under
+    /// spawn-fcgi); an exclusive lock file serialises them so each migration runs once.
+    public func migrate() throws {
+        let lockPath = path + ".migrate-lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DatabaseOpenError(message: "cannot open \(lockPath)") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw DatabaseOpenError(message: "cannot lock \(lockPath)") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        try Migrations.migrator.migrate(queue)
+    }
+
+    /// The identifiers of the applied migrations, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try queue.read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+
+    /// A real round trip through the schema, for `/healthz`.
+    public func isHealthy() -> Bool {
+        do {
+            let count = try queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
+            }
+            return count != nil
+        } catch {
+            return false
+        }
+    }
+}
+
+struct DatabaseOpenError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

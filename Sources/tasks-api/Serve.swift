@@ -1,0 +1,87 @@
+// `tasks-api serve`: the master process of the worker pool.
+
+import ArgumentParser
+import FastCGI
+import Flagon
+import Foundation
+import Logging
+import TasksAPI
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the master: bind the socket, start and supervise the workers.",
+        discussion: """
+            Without --socket or --bind, takes the socket systemd passes (LISTEN_FDS).
+            SIGTERM/SIGINT stop gracefully, SIGHUP replaces the workers gracefully.
+            """
+    )
+
+    @Option(help: "Unix socket path to create (mode 0660).")
+    var socket: String?
+
+    @Option(help: "TCP HOST:PORT to listen on (loopback, or with FCGI_WEB_SERVER_ADDRS).")
+    var bind: String?
+
+    @Option(help: "Group of the unix socket file, so that nginx can connect (e.g. www-data).")
+    var socketGroup: String?
+
+    @Option(help: "Number of worker processes (default: 2 per CPU).")
+    var workers: Int?
+
+    @Option(help: "Restart a worker after this many requests (0: never).")
+    var maxRequests: Int = 0
+
+    @Option(help: "Seconds in-flight requests get to finish on stop.")
+    var gracefulTimeout: Double = 30
+
+    func validate() throws {
+        if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
+    }
+
+    func run() throws {
+        let logger = Startup.logger("tasks-api.master")
+        // Validate the configuration and migrate once here, so that a refused production
+        // start or a broken database stops before any worker starts.
+        do {
+            let application = try Startup.application(logger)
+            let migrations = try application.database.appliedMigrations()
+            logger.info("database ready", metadata: ["migrations": "\(migrations.joined(separator: ","))"])
+        } catch {
+            Startup.fail(logger, error)
+        }
+
+        let address: ListenAddress
+        if let socket {
+            address = .unix(path: socket)
+        } else if let bind {
+            guard let colon = bind.lastIndex(of: ":"), let port = UInt16(bind[bind.index(after: colon)...]) else {
+                Startup.fail(logger, ValidationError("--bind expects HOST:PORT, got '\(bind)'"))
+            }
+            address = .tcp(host: String(bind[..<colon]), port: port)
+        } else if Listener.systemdSocketAvailable {
+            address = .systemd
+        } else {
+            Startup.fail(logger, ValidationError("no --socket, no --bind and no socket from systemd"))
+        }
+        let listener: Listener
+        do {
+            listener = try Listener.open(address, group: socketGroup)
+        } catch {
+            Startup.fail(logger, error)
+        }
+        var master = Master(
+            listener: listener,
+            options: .init(
+                workers: workers ?? max(2, 2 * ProcessInfo.processInfo.activeProcessorCount),
+                maxRequests: maxRequests,
+                gracefulTimeout: gracefulTimeout,
+                workerExecutable: Master.currentExecutable(),
+                workerArguments: ["worker"]),
+            logger: logger)
+        let status = master.run()
+        Foundation.exit(status)
+    }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# deploy/spawn-fcgi.sh [SOCKET] [WORKERS]
+#
+# Local testing without systemd and without the `tasks-api serve` master:
+# spawn-fcgi binds the unix socket and forks WORKERS copies of
+# `tasks-api worker`, each with the socket as fd 0 (the FastCGI convention).
+# Point nginx at it (nginx.conf rendered with the same SOCKET):
+#
+#   deploy/spawn-fcgi.sh run/tasks-api.sock 2
+#   RUN_DIR=$PWD/run SOCKET=$PWD/run/tasks-api.sock scripts/render-nginx-conf nginx.conf run/nginx.conf
+#   nginx -p run -c "$PWD/run/nginx.conf" -e run/error.log
+#
+#   SOCKET   default: <repo>/run/tasks-api.sock
+#   WORKERS  default: number of CPUs
+#
+# Environment:
+#   TASKS_API      the binary (default: <repo>/.build/release/tasks-api, else
+#                  <repo>/.build/debug/tasks-api)
+#   INSTANCE_PATH  default <repo>/instance; passed to the workers with the
+#                  rest of the environment (DATABASE_URL, SECRET_KEY, ...)
+#   NGINX_GROUP    group of nginx's workers when run as root (default www-data)
+#   FCGI_USER      as root: the user the workers run as (spawn-fcgi -u/-g).
+#                  Unset: they stay root (a warning says so). That user must
+#                  be able to write INSTANCE_PATH.
+#   MIGRATE=0      skip `tasks-api migrate` before spawning
+#
+# Socket permissions (spawn-fcgi would otherwise make it 0640, owned by the
+# workers' user, and nginx could not connect):
+#   - not root: mode 0660 (-M). nginx run by you (nginx.conf without a
+#     `user` line) is the owner, so it may connect; nobody else may.
+#   - root: mode 0660, owner FCGI_USER (-U; else root), group NGINX_GROUP (-G):
+#     nginx, which drops to www-data when started as root, may connect.
+#     (-U/-G exist only for root.)
+#
+# spawn-fcgi forks the workers and exits: they are orphans, nothing restarts
+# them, and nothing stops them but a signal. The script prints their PIDs
+# and writes them to SOCKET.pids; stop them with
+#   kill $(cat SOCKET.pids)
+# (SIGTERM; a libfcgi worker exits at once, between requests or in one).
+# For supervision (restart on crash, graceful stop, recycling) use
+# `tasks-api serve` or systemd (deploy/tasks-api.service) instead.
+set -euo pipefail
+
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+
+socket=${1:-$root_dir/run/tasks-api.sock}
+workers=${2:-$(nproc 2>/dev/null || echo 2)}
+[[ $socket == /* ]] || socket=$PWD/$socket
+[[ $workers =~ ^[1-9][0-9]*$ ]] || { echo "spawn-fcgi.sh: WORKERS must be a positive number: $workers" >&2; exit 2; }
+
+command -v spawn-fcgi >/dev/null || { echo "spawn-fcgi.sh: spawn-fcgi is not installed (apt-get install spawn-fcgi)" >&2; exit 1; }
+
+binary=${TASKS_API:-}
+if [[ -z $binary ]]; then
+    for candidate in "$root_dir/.build/release/tasks-api" "$root_dir/.build/debug/tasks-api"; do
+        if [[ -x $candidate ]]; then binary=$candidate; break; fi
+    done
+fi
+[[ -n $binary && -x $binary ]] || { echo "spawn-fcgi.sh: no tasks-api binary (swift build, or set TASKS_API)" >&2; exit 1; }
+[[ $binary == /* ]] || binary=$PWD/$binary     # spawn-fcgi exec()s it as given
+
+export INSTANCE_PATH=${INSTANCE_PATH:-$root_dir/instance}
+mkdir -p "$INSTANCE_PATH" "$(dirname "$socket")"
+
+args=(-s "$socket" -M 0660 -F "$workers" -d "$root_dir")
+as_user=()
+if [[ $(id -u) -eq 0 ]]; then
+    nginx_group=${NGINX_GROUP:-www-data}
+    getent group "$nginx_group" >/dev/null || { echo "spawn-fcgi.sh: no group $nginx_group (set NGINX_GROUP)" >&2; exit 1; }
+    if [[ -n ${FCGI_USER:-} ]]; then
+        id "$FCGI_USER" >/dev/null || exit 1
+        args+=(-u "$FCGI_USER" -g "$(id -gn "$FCGI_USER")" -U "$FCGI_USER" -G "$nginx_group")
+        as_user=(runuser -u "$FCGI_USER" --)
+    else
+        echo "spawn-fcgi.sh: warning: workers run as root; set FCGI_USER=<user> to drop privileges" >&2
+        args+=(-G "$nginx_group")
+    fi
+    # nginx's workers (www-data) must be able to reach the socket's directory.
+    chmod o+x "$(dirname "$socket")" 2>/dev/null || true
+fi
+
+if [[ ${MIGRATE:-1} != 0 ]]; then
+    (cd "$root_dir" && "${as_user[@]}" "$binary" migrate)
+fi
+
+# spawn-fcgi refuses a socket that something still listens on, and replaces
+# a stale one.
+output=$(spawn-fcgi "${args[@]}" -- "$binary" worker 2>&1) || {
+    printf '%s\n' "$output" >&2
+    echo "spawn-fcgi.sh: spawn-fcgi failed" >&2
+    exit 1
+}
+printf '%s\n' "$output" >&2
+
+pids=$(printf '%s\n' "$output" | sed -n 's/.*child spawned successfully: PID: \([0-9][0-9]*\).*/\1/p' | tr '\n' ' ')
+pids=${pids% }
+[[ -n $pids ]] || { echo "spawn-fcgi.sh: no worker started" >&2; exit 1; }
+tr ' ' '\n' <<<"$pids" >"$socket.pids"
+
+echo "socket:  $socket ($(stat -c '%A %U:%G' "$socket"))"
+echo "workers: $pids"
+echo "stop:    kill $pids    # or: kill \$(cat $socket.pids)"
