@@ -58,8 +58,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "FlagonTests", dependencies: ["Flagon"]),
-        .testTarget(name: "TasksAPITests", dependencies: ["TasksAPI", "Flagon"]),
+        .testTarget(
+            name: "FlagonTests",
+            dependencies: ["Flagon", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "TasksAPITests",
+            dependencies: [
+                "TasksAPI",
+                "Flagon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Flagon"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["tasks-api", "Flagon"]

@@ -20,6 +20,9 @@ enum CGIRequest {
             if name.utf8.starts(with: "HTTP_".utf8) {
                 // nginx sends HTTP_PROXY etc. as "" when stripping: empty means absent.
                 guard !value.isEmpty else { continue }
+                // nginx also sends the body's headers as HTTP_CONTENT_*; CGI's CONTENT_* are
+                // authoritative (as in werkzeug), so skip them rather than duplicate the fields.
+                guard name != "HTTP_CONTENT_TYPE", name != "HTTP_CONTENT_LENGTH" else { continue }
                 headers.add(name: headerName(fromParam: name), value: value)
                 continue
             }

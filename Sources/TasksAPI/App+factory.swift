@@ -40,5 +40,6 @@ public func makeApplication(config: Config, logger: Logger = Logger(label: "task
     var app = App(logger: logger)
     app.maxContentLength = settings.maxContentLength
     for blueprint in Blueprints.meta(database: database) { app.register(blueprint) }
+    if settings.testing { app.register(Blueprints.testing()) }
     return Application(app: app, settings: settings, database: database)
 }

@@ -31,6 +31,9 @@ public struct Settings: Sendable {
     public var jwtAccessTokenExpires: Int
     public var jwtRefreshTokenExpires: Int
     public var logLevel: Logger.Level
+    /// Flask's `TESTING`: adds the `/_testing/*` routes the integration tests use to hold
+    /// a worker busy. Refused in production.
+    public var testing: Bool
 
     /// The keys whose values are secrets (redacted wherever configuration is reported).
     public static let secretKeys: Set<String> = ["SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"]
@@ -77,6 +80,10 @@ public struct Settings: Sendable {
             throw ConfigError("LOG_LEVEL must be one of debug, info, warning, error, critical; got '\(level)'")
         }
         logLevel = parsedLevel
+        testing = try config.bool("TESTING") ?? false
+        if testing && environment == .production {
+            throw ConfigError("refusing to start in production: TESTING is set")
+        }
     }
 
     private static func requireProductionSecret(_ key: String, _ value: String?) throws(ConfigError) {

@@ -63,12 +63,16 @@ public struct Config: Sendable {
     }
 
     /// The value of a key as text, whatever JSON type the instance file used; nil if unset.
+    ///
+    /// swift-configuration's JSON snapshot converts between number kinds: a JSON boolean reads
+    /// as the integer 1 or 0 (so `true` comes back as `"1"`, which ``bool(_:)`` accepts), and any
+    /// non-zero number reads as `true`. Hence integers first, then fractions, booleans last.
     public func string(_ key: String) -> String? {
         let configKey = ConfigKey([key])
         if let value = reader.string(forKey: configKey) { return value }
         if let value = reader.int(forKey: configKey) { return String(value) }
-        if let value = reader.bool(forKey: configKey) { return value ? "true" : "false" }
         if let value = reader.double(forKey: configKey) { return String(value) }
+        if let value = reader.bool(forKey: configKey) { return value ? "true" : "false" }
         return nil
     }
 

@@ -1,0 +1,32 @@
+// Routes that exist only with TESTING=true: they let integration tests hold a worker busy.
+
+import Flagon
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Blueprints {
+    /// `GET /_testing/headers` echoes the request's header fields.
+    /// `GET /_testing/sleep?seconds=S` answers after S seconds (0 < S <= 30), the way a
+    /// slow request would: the graceful stop and reload tests keep it in flight.
+    static func testing() -> Blueprint {
+        let testing = Blueprint("testing", prefix: "/_testing")
+        testing.get("/sleep", name: "sleep", summary: "Answer after a delay (TESTING only)") { request in
+            guard let text = request.queryValue("seconds"), let seconds = Double(text), seconds > 0, seconds <= 30
+            else {
+                throw HTTPError.validation(["seconds": ["Must be greater than 0 and at most 30."]])
+            }
+            // A blocking sleep on purpose: it occupies the worker exactly as slow work would.
+            usleep(UInt32(seconds * 1_000_000))
+            return .json(["slept": .number(seconds)])
+        }
+        // What the worker received, so tests can show what nginx strips before it.
+        testing.get("/headers", name: "headers", summary: "Echo the request headers (TESTING only)") { request in
+            var headers = JSONObject()
+            for field in request.headers { headers[field.name] = .string(field.value) }
+            return .json(["headers": .object(headers)])
+        }
+        return testing
+    }
+}

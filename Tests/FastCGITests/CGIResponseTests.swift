@@ -1,0 +1,75 @@
+// Encoding a Response as CGI output: Status line, header block, Content-Length, no header splitting.
+
+import Flagon
+import Testing
+
+@testable import FastCGI
+
+@Suite("CGI response encoding")
+struct CGIResponseTests {
+    private func encoded(_ response: Response) -> String {
+        String(decoding: CGIResponse.encode(response), as: UTF8.self)
+    }
+
+    @Test("status line, headers, a Content-Length and the body")
+    func fullResponse() {
+        let response = Response.json(["message": "Hello, World!"], headers: ["X-Request-Id": "abc"])
+        #expect(
+            encoded(response)
+                == "Status: 200 OK\r\nX-Request-Id: abc\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 28\r\n\r\n{\"message\": \"Hello, World!\"}")
+    }
+
+    @Test("the status line carries the reason phrase")
+    func statusLines() {
+        #expect(encoded(Response(status: .contentTooLarge)).hasPrefix("Status: 413 Content Too Large\r\n"))
+        #expect(encoded(Response(status: .serviceUnavailable)).hasPrefix("Status: 503 Service Unavailable\r\n"))
+        #expect(encoded(Response(status: HTTPStatus(code: 299))).hasPrefix("Status: 299 Unknown\r\n"))
+    }
+
+    @Test("an empty response still declares its length")
+    func emptyBody() {
+        #expect(encoded(.empty()) == "Status: 204 No Content\r\nContent-Length: 0\r\n\r\n")
+    }
+
+    @Test("an existing Content-Length is kept, not repeated, whatever its case")
+    func existingLength() {
+        // HEAD responses carry the GET body's length with no body.
+        let head = Response(status: .ok, headers: ["content-length": "120"], body: [])
+        #expect(encoded(head) == "Status: 200 OK\r\ncontent-length: 120\r\n\r\n")
+    }
+
+    @Test("repeated header fields are all written, in order")
+    func repeatedFields() {
+        let response = Response(headers: HTTPHeaders([("Vary", "Origin"), ("Vary", "Accept")]), body: Array("x".utf8))
+        #expect(encoded(response) == "Status: 200 OK\r\nVary: Origin\r\nVary: Accept\r\nContent-Length: 1\r\n\r\nx")
+    }
+
+    @Test("CR, LF and NUL are stripped from names and values, so nothing can split the header block")
+    func headerInjection() {
+        let response = Response(
+            headers: HTTPHeaders([
+                ("X-Evil", "a\r\nSet-Cookie: session=stolen\r\n\r\n<html>"), ("X-Nul", "b\u{0}c"),
+                ("X-Split\r\nInjected", "v"), ("X-Bare", "d\ne\rf"),
+            ]),
+            body: Array("ok".utf8))
+        let bytes = CGIResponse.encode(response)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(
+            text
+                == "Status: 200 OK\r\nX-Evil: aSet-Cookie: session=stolen<html>\r\nX-Nul: bc\r\n"
+                + "X-SplitInjected: v\r\nX-Bare: def\r\nContent-Length: 2\r\n\r\nok")
+        // Exactly one blank line, right before the body, and one line per field.
+        let head = text.split(separator: "\r\n\r\n", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        #expect(head.split(separator: "\r\n").count == 6)
+        #expect(!bytes.contains(0))
+    }
+
+    @Test("the body is written byte for byte, even when it is not UTF-8")
+    func binaryBody() {
+        let body: [UInt8] = [0x00, 0xFF, 0x0D, 0x0A, 0x80]
+        let bytes = CGIResponse.encode(Response(body: body))
+        #expect(Array(bytes.suffix(5)) == body)
+        #expect(String(decoding: bytes.dropLast(5), as: UTF8.self) == "Status: 200 OK\r\nContent-Length: 5\r\n\r\n")
+    }
+}

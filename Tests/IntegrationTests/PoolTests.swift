@@ -1,0 +1,152 @@
+// The master and its workers under failure: kill -9, graceful stop, recycling, reload.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Worker pool", .serialized)
+struct PoolTests {
+    /// Sends `count` requests from `clients` threads; returns the statuses (0: transport error).
+    static func load(_ client: HTTPClient, path: String = "/api/hello", clients: Int, count: Int) -> [Int] {
+        let statuses = Statuses()
+        DispatchQueue.concurrentPerform(iterations: clients) { _ in
+            for _ in 0..<count {
+                statuses.append((try? client.get(path))?.status ?? 0)
+            }
+        }
+        return statuses.all
+    }
+
+    @Test("kill -9 of a worker while requests flow: later requests succeed, a replacement starts")
+    func killedWorkerIsReplaced() throws {
+        let service = try LiveService.start(.master(workers: 4, arguments: []))
+        defer { service.stop() }
+        let before = service.workerPIDs()
+        #expect(before.count == 4)
+        let victim = before[1]
+
+        // Traffic before, during and after the kill.
+        let background = DispatchGroup()
+        let during = Statuses()
+        DispatchQueue.global().async(group: background) {
+            for _ in 0..<200 { during.append((try? service.client.get("/api/hello"))?.status ?? 0) }
+        }
+        usleep(50_000)
+        kill(victim, SIGKILL)
+        #expect(Processes.waitUntil(seconds: 5) { Processes.isDead(victim) })
+
+        // Every request that starts after the worker is dead succeeds.
+        let after = Self.load(service.client, clients: 4, count: 50)
+        #expect(after.count == 200)
+        #expect(after.allSatisfy { $0 == 200 }, "statuses after the kill: \(Set(after))")
+        background.wait()
+        // In flight at the moment of the kill, at most one request can fail (nginx's 502).
+        #expect(during.all.filter { $0 != 200 }.count <= 1)
+
+        let replaced = Processes.waitUntil(seconds: 10) {
+            let now = service.workerPIDs()
+            return now.count == 4 && !now.contains(victim)
+        }
+        #expect(replaced, "workers now: \(service.workerPIDs()), before: \(before)")
+        #expect(service.log().contains("worker died, starting a replacement"))
+        #expect(service.log().contains("worker_pid=\(victim)"))
+    }
+
+    @Test("SIGTERM with a slow request in flight: it completes, then everything stops")
+    func gracefulStop() throws {
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: []), environment: ["TESTING": "true"])
+        defer { service.stop() }
+        let workers = service.workerPIDs()
+        let slow = Box<HTTPResult>()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            slow.value = try? service.client.get("/_testing/sleep?seconds=1.5")
+        }
+        // Let the request reach a worker, then ask the master to stop.
+        Thread.sleep(forTimeInterval: 0.5)
+        service.signalMaster(SIGTERM)
+        group.wait()
+        let response = try #require(slow.value)
+        #expect(response.status == 200)
+        #expect(response.text == #"{"slept": 1.5}"#)
+        let status = service.waitForMaster(seconds: 10)
+        #expect(status == 0)
+        #expect(workers.allSatisfy { Processes.isDead($0) })
+        #expect(!FileManager.default.fileExists(atPath: service.socketPath), "the master removes its socket")
+        let log = service.log()
+        #expect(log.contains("stopping: workers finish their requests"))
+        #expect(log.contains("master stopped"))
+    }
+
+    @Test("--max-requests recycles workers without failing a request")
+    func recycling() throws {
+        let service = try LiveService.start(.master(workers: 2, arguments: ["--max-requests", "5"]))
+        defer { service.stop() }
+        let first = Set(service.workerPIDs())
+        let statuses = Self.load(service.client, clients: 2, count: 15)
+        #expect(statuses.allSatisfy { $0 == 200 }, "statuses: \(statuses)")
+        #expect(Processes.waitUntil(seconds: 5) { service.workerPIDs().count == 2 })
+        #expect(Set(service.workerPIDs()).isDisjoint(with: first))
+        #expect(service.log().contains("worker recycled, starting a replacement"))
+    }
+
+    @Test("SIGHUP replaces every worker while requests keep succeeding")
+    func reload() throws {
+        let service = try LiveService.start(.master(workers: 3, arguments: []))
+        defer { service.stop() }
+        let before = Set(service.workerPIDs())
+        let group = DispatchGroup()
+        let during = Statuses()
+        DispatchQueue.global().async(group: group) {
+            for _ in 0..<150 { during.append((try? service.client.get("/api/hello"))?.status ?? 0) }
+        }
+        usleep(50_000)
+        service.signalMaster(SIGHUP)
+        group.wait()
+        #expect(during.all.allSatisfy { $0 == 200 }, "statuses: \(Set(during.all))")
+        let replaced = Processes.waitUntil(seconds: 10) {
+            let now = Set(service.workerPIDs())
+            return now.count == 3 && now.isDisjoint(with: before)
+        }
+        #expect(replaced)
+        #expect(service.log().contains("reloading"))
+    }
+
+    @Test("production with default secrets: the master refuses to start with a one-line reason")
+    func productionRefusal() throws {
+        let service = try LiveService(environment: ["APP_ENV": "production"])
+        defer { service.stop() }
+        #expect(throws: (any Error).self) { try service.startPool(.master(workers: 2, arguments: [])) }
+        let status = service.waitForMaster(seconds: 10)
+        #expect(status == 1)
+        let lines = service.log().split(separator: "\n").filter { $0.contains("level=critical") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("refusing to start in production: SECRET_KEY is not set") == true)
+        #expect(service.workerPIDs().isEmpty)
+    }
+}
+
+/// Thread-safe collection of statuses.
+final class Statuses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int] = []
+    func append(_ value: Int) {
+        lock.lock()
+        values.append(value)
+        lock.unlock()
+    }
+    var all: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values
+    }
+}
+
+/// A value set by one thread and read after a join.
+final class Box<T>: @unchecked Sendable {
+    var value: T?
+}

@@ -1,0 +1,220 @@
+// Starts the real service for a test: a worker pool and nginx in front of it, on free ports.
+
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where the repository and the built binary are.
+enum Paths {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `tasks-api`, built beside the test bundle (or `TASKS_API_BIN`).
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["TASKS_API_BIN"] { return path }
+        var candidates: [String] = []
+        if let bundle = Bundle.main.executableURL?.deletingLastPathComponent() {
+            candidates.append(bundle.appendingPathComponent("tasks-api").path)
+        }
+        let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        candidates.append(argument0.appendingPathComponent("tasks-api").path)
+        candidates.append(argument0.deletingLastPathComponent().appendingPathComponent("tasks-api").path)
+        candidates.append(repositoryRoot.appendingPathComponent(".build/debug/tasks-api").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }()
+}
+
+/// One running copy of the service: `tasks-api serve` (or spawn-fcgi workers) behind a
+/// real nginx rendered from the repository's `nginx.conf`. Everything lives in a fresh
+/// directory and is stopped by PID in ``stop()``.
+final class LiveService: @unchecked Sendable {
+    enum Pool {
+        /// `tasks-api serve --workers N` with extra arguments.
+        case master(workers: Int, arguments: [String])
+        /// `spawn-fcgi -F N -- tasks-api worker`.
+        case spawnFCGI(workers: Int)
+        /// No pool at all: nginx answers 502 on its own.
+        case none
+    }
+
+    let directory: URL
+    let port: UInt16
+    let socketPath: String
+    let environment: [String: String]
+    let client: HTTPClient
+    private(set) var master: Process?
+    private(set) var spawnedWorkers: [pid_t] = []
+    private var nginx: Process?
+    private let masterLog: URL
+
+    init(environment: [String: String] = [:], maxContentLength: Int? = nil) throws {
+        let base = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tasks-api-it-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        // nginx's workers run as www-data when the tests run as root: they must reach the socket.
+        chmod(base.path, 0o755)
+        directory = base
+        port = Processes.freePort()
+        socketPath = base.appendingPathComponent("pool.sock").path
+        masterLog = base.appendingPathComponent("master.log")
+        var env = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["LISTEN_FDS", "LISTEN_PID", "TASKS_API_MASTER_PID", "APP_ENV", "REPLIT_DEPLOYMENT"].contains(key)
+        }
+        env["INSTANCE_PATH"] = base.appendingPathComponent("instance").path
+        env["LOG_LEVEL"] = "info"
+        if let maxContentLength { env["MAX_CONTENT_LENGTH"] = String(maxContentLength) }
+        for (key, value) in environment { env[key] = value }
+        self.environment = env
+        client = HTTPClient(port: port)
+    }
+
+    /// Starts pool and nginx and waits until `/healthz` answers through nginx.
+    static func start(
+        _ pool: Pool = .master(workers: 4, arguments: []), environment: [String: String] = [:],
+        maxContentLength: Int? = nil
+    ) throws -> LiveService {
+        let service = try LiveService(environment: environment, maxContentLength: maxContentLength)
+        do {
+            try service.startPool(pool)
+            try service.startNginx()
+            if case .none = pool { return service }
+            let ready = Processes.waitUntil(seconds: 20) { (try? service.client.get("/healthz"))?.status == 200 }
+            guard ready else { throw HTTPClientError(description: "service not ready; log:\n\(service.log())") }
+        } catch {
+            service.stop()
+            throw error
+        }
+        return service
+    }
+
+    func startPool(_ pool: Pool) throws {
+        switch pool {
+        case .master(let workers, let arguments):
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Paths.binary)
+            var args = ["serve", "--socket", socketPath, "--workers", String(workers), "--graceful-timeout", "10"]
+            if Processes.isRoot { args += ["--socket-group", "www-data"] }
+            process.arguments = args + arguments
+            process.environment = environment
+            FileManager.default.createFile(atPath: masterLog.path, contents: nil)
+            let logFile = try FileHandle(forWritingTo: masterLog)
+            logFile.seekToEndOfFile()
+            process.standardOutput = logFile
+            process.standardError = logFile
+            try process.run()
+            master = process
+            let up = Processes.waitUntil(seconds: 20) {
+                FileManager.default.fileExists(atPath: self.socketPath)
+                    && Processes.children(of: process.processIdentifier).count == workers
+            }
+            guard up else { throw HTTPClientError(description: "pool did not start; log:\n\(log())") }
+        case .spawnFCGI(let workers):
+            // Through the shipped deploy/spawn-fcgi.sh, which also migrates first.
+            var env = environment
+            env["TASKS_API"] = Paths.binary
+            let script = Paths.repositoryRoot.appendingPathComponent("deploy/spawn-fcgi.sh").path
+            let (status, output) = try Processes.run(
+                "/bin/bash", [script, socketPath, String(workers)], environment: env)
+            try? output.write(to: masterLog, atomically: true, encoding: .utf8)
+            let pidFile = (try? String(contentsOfFile: socketPath + ".pids", encoding: .utf8)) ?? ""
+            spawnedWorkers = pidFile.split(separator: "\n").compactMap { pid_t($0) }
+            guard status == 0, spawnedWorkers.count == workers else {
+                spawnedWorkers.forEach { kill($0, SIGKILL) }
+                throw HTTPClientError(description: "spawn-fcgi.sh failed (\(status)): \(output)")
+            }
+        case .none:
+            break
+        }
+    }
+
+    private func startNginx() throws {
+        guard let nginxPath = Processes.which("nginx") else {
+            throw HTTPClientError(description: "nginx is not installed")
+        }
+        let runDir = directory.appendingPathComponent("nginx").path
+        let conf = runDir + "/nginx.conf"
+        var env = environment
+        env["RUN_DIR"] = runDir
+        env["SOCKET"] = socketPath
+        env["PORT"] = String(port)
+        env["MAX_CONTENT_LENGTH"] = environment["MAX_CONTENT_LENGTH"] ?? "1048576"
+        let render = Paths.repositoryRoot.appendingPathComponent("scripts/render-nginx-conf").path
+        let rendered = try Processes.run(
+            "/bin/bash", [render, Paths.repositoryRoot.appendingPathComponent("nginx.conf").path, conf],
+            environment: env)
+        guard rendered.status == 0 else {
+            throw HTTPClientError(description: "render-nginx-conf failed: \(rendered.output)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: nginxPath)
+        process.arguments = ["-p", runDir, "-c", conf, "-e", runDir + "/error.log"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        nginx = process
+        let listening = Processes.waitUntil(seconds: 10) {
+            (try? self.client.get("/__nginx_probe__")) != nil
+        }
+        guard listening else {
+            let errors = (try? String(contentsOfFile: runDir + "/error.log", encoding: .utf8)) ?? ""
+            throw HTTPClientError(description: "nginx did not start: \(errors)")
+        }
+    }
+
+    /// The worker processes of the pool.
+    func workerPIDs() -> [pid_t] {
+        if let master { return Processes.children(of: master.processIdentifier) }
+        return spawnedWorkers.filter { !Processes.isDead($0) }
+    }
+
+    /// What the master and its workers logged so far.
+    func log() -> String {
+        (try? String(contentsOf: masterLog, encoding: .utf8)) ?? ""
+    }
+
+    /// Sends a signal to the master.
+    func signalMaster(_ signal: Int32) {
+        if let master { kill(master.processIdentifier, signal) }
+    }
+
+    /// Waits for the master to exit; its exit status, or nil on timeout.
+    func waitForMaster(seconds: Double) -> Int32? {
+        guard let master else { return nil }
+        guard Processes.waitUntil(seconds: seconds, { !master.isRunning }) else { return nil }
+        return master.terminationStatus
+    }
+
+    /// Stops the pool only (nginx keeps running), for restart and 502 tests.
+    func stopPool() {
+        if let master, master.isRunning {
+            kill(master.processIdentifier, SIGTERM)
+            if !Processes.waitUntil(seconds: 15, { !master.isRunning }) {
+                for pid in Processes.children(of: master.processIdentifier) { kill(pid, SIGKILL) }
+                kill(master.processIdentifier, SIGKILL)
+                master.waitUntilExit()
+            }
+        }
+        master = nil
+        for pid in spawnedWorkers { kill(pid, SIGKILL) }
+        spawnedWorkers = []
+    }
+
+    /// Stops everything this service started and removes its directory.
+    func stop() {
+        stopPool()
+        if let nginx, nginx.isRunning {
+            kill(nginx.processIdentifier, SIGTERM)
+            if !Processes.waitUntil(seconds: 10, { !nginx.isRunning }) {
+                kill(nginx.processIdentifier, SIGKILL)
+                nginx.waitUntilExit()
+            }
+        }
+        nginx = nil
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+}

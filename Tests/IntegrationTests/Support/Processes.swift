@@ -1,0 +1,94 @@
+// Process helpers for integration tests: free ports, children of a PID, waiting.
+
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum Processes {
+    /// A free TCP port on 127.0.0.1 (bound to port 0, then released).
+    static func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    /// The live (not zombie) children of a process, from /proc.
+    static func children(of parent: pid_t) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = self.stat(pid) else { return nil }
+            return stat.ppid == parent && stat.state != "Z" ? pid : nil
+        }.sorted()
+    }
+
+    /// State letter and parent PID from /proc/PID/stat.
+    static func stat(_ pid: pid_t) -> (state: Character, ppid: pid_t)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, let state = fields[0].first, let ppid = pid_t(fields[1]) else { return nil }
+        return (state, ppid)
+    }
+
+    /// Whether the process is gone or a zombie (it can no longer accept anything).
+    static func isDead(_ pid: pid_t) -> Bool {
+        guard let stat = stat(pid) else { return true }
+        return stat.state == "Z" || stat.state == "X"
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass.
+    @discardableResult
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// Runs a command to completion; returns its exit status and combined output.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Finds an executable on the usual paths.
+    static func which(_ name: String) -> String? {
+        for folder in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin"] {
+            let path = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+}
