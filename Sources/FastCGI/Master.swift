@@ -124,7 +124,9 @@ public struct Master {
 
         var arguments = [options.workerExecutable] + options.workerArguments
         if options.maxRequests > 0 { arguments += ["--max-requests", String(options.maxRequests)] }
-        var environment = Self.environment().filter { !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=") }
+        var environment = Self.environment().filter {
+            !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=")
+        }
         environment.append("TASKS_API_MASTER_PID=\(getpid())")
 
         let argv = arguments.map { strdup($0) } + [nil]
@@ -138,7 +140,9 @@ public struct Master {
         guard result == 0 else {
             logger.error(
                 "cannot start worker",
-                metadata: ["error": "\(String(cString: strerror(result)))", "executable": "\(options.workerExecutable)"])
+                metadata: [
+                    "error": "\(String(cString: strerror(result)))", "executable": "\(options.workerExecutable)",
+                ])
             return nil
         }
         return pid

@@ -24,7 +24,9 @@ public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api"))
 }
 
 /// ``makeApp(config:logger:)``, returning the settings and database beside the App.
-public func makeApplication(config: Config, logger: Logger = Logger(label: "tasks-api")) async throws
+public func makeApplication(
+    config: Config, logger: Logger = Logger(label: "tasks-api")
+) async throws
     -> Application
 {
     let settings = try Settings(config: config)

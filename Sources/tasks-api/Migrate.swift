@@ -15,7 +15,9 @@ struct Migrate: ParsableCommand {
         do {
             let application = try Startup.application(logger)
             let applied = try application.database.appliedMigrations()
-            print("database \(application.database.path): \(applied.count) migrations applied (\(applied.joined(separator: ", ")))")
+            print(
+                "database \(application.database.path): \(applied.count) migrations applied (\(applied.joined(separator: ", ")))"
+            )
         } catch {
             Startup.fail(logger, error)
         }

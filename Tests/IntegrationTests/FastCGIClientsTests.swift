@@ -26,8 +26,10 @@ struct FastCGIClientsTests {
         let service = try LiveService.start(.master(workers: 2, arguments: []))
         defer { service.stop() }
         let tool = try #require(Processes.which("cgi-fcgi"), "cgi-fcgi (libfcgi-bin) is not installed")
-        var env = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/hello?x=1", "REMOTE_ADDR": "127.0.0.1",
-                   "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_X_REQUEST_ID": "cgi-fcgi-1"]
+        var env = [
+            "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/hello?x=1", "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_X_REQUEST_ID": "cgi-fcgi-1",
+        ]
         let hello = try Processes.run(tool, ["-bind", "-connect", service.socketPath], environment: env)
         #expect(hello.status == 0)
         #expect(hello.output.hasPrefix("Status: 200 OK\r\n"))

@@ -116,7 +116,8 @@ struct ThroughNginxTests {
         let service = try LiveService.start(environment: ["TESTING": "true"])
         defer { service.stop() }
         let response = try service.client.get(
-            "/_testing/headers", headers: [("Proxy", "http://evil.example:1"), ("X-Replit-User-Id", "42"), ("X-Kept", "yes")])
+            "/_testing/headers",
+            headers: [("Proxy", "http://evil.example:1"), ("X-Replit-User-Id", "42"), ("X-Kept", "yes")])
         #expect(response.status == 200)
         let headers = try #require(response.json?["headers"] as? [String: String])
         #expect(headers["X-Kept"] == "yes")

@@ -13,7 +13,9 @@ public struct Response: Sendable {
     }
 
     /// A JSON response from an already built JSON value.
-    public static func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = [:])
+    public static func json(
+        _ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = [:]
+    )
         -> Response
     {
         var headers = headers

@@ -19,7 +19,8 @@ public struct AccessLogMiddleware: Middleware {
         let response = try await next(request)
         if logger.logLevel <= .info {
             let micros = (Self.monotonicNanoseconds() - start) / 1000
-            let millis = "\(micros / 1000).\(String(repeating: "0", count: 3 - String(micros % 1000).count))\(micros % 1000)"
+            let millis =
+                "\(micros / 1000).\(String(repeating: "0", count: 3 - String(micros % 1000).count))\(micros % 1000)"
             logger.info(
                 "request",
                 metadata: [

@@ -113,7 +113,8 @@ struct HTTPClient: Sendable {
         {
             body = dechunk(body)
         }
-        return HTTPResult(status: status, reason: statusLine.count > 2 ? statusLine[2] : "", headers: headers, body: body)
+        return HTTPResult(
+            status: status, reason: statusLine.count > 2 ? statusLine[2] : "", headers: headers, body: body)
     }
 
     static func dechunk(_ bytes: [UInt8]) -> [UInt8] {

@@ -99,7 +99,7 @@ final class LiveService: @unchecked Sendable {
             if Processes.isRoot { args += ["--socket-group", "www-data"] }
             process.arguments = args + arguments
             process.environment = environment
-            FileManager.default.createFile(atPath: masterLog.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: masterLog.path, contents: nil)
             let logFile = try FileHandle(forWritingTo: masterLog)
             logFile.seekToEndOfFile()
             process.standardOutput = logFile
@@ -107,10 +107,13 @@ final class LiveService: @unchecked Sendable {
             try process.run()
             master = process
             let up = Processes.waitUntil(seconds: 20) {
-                FileManager.default.fileExists(atPath: self.socketPath)
-                    && Processes.children(of: process.processIdentifier).count == workers
+                !process.isRunning
+                    || (FileManager.default.fileExists(atPath: self.socketPath)
+                        && Processes.children(of: process.processIdentifier).count == workers)
             }
-            guard up else { throw HTTPClientError(description: "pool did not start; log:\n\(log())") }
+            guard up, process.isRunning else {
+                throw HTTPClientError(description: "pool did not start; log:\n\(log())")
+            }
         case .spawnFCGI(let workers):
             // Through the shipped deploy/spawn-fcgi.sh, which also migrates first.
             var env = environment

@@ -30,7 +30,9 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
 }
 
 /// Settings from overrides only: no process environment, an instance folder that has no config.json.
-func loadSettings(_ overrides: [String: String], instancePath: String = "/nonexistent/instance") async throws
+func loadSettings(
+    _ overrides: [String: String], instancePath: String = "/nonexistent/instance"
+) async throws
     -> Settings
 {
     let config = try await Config.load(overrides: overrides, environment: [:], instancePath: instancePath)

@@ -1,0 +1,36 @@
+# tasks-api: the two commands of the README, and the checks CI runs.
+
+.PHONY: run test bench build lint format check-nginx deps
+
+# Install what is missing, build release, migrate, run pool + nginx on 127.0.0.1:$(PORT).
+run:
+	scripts/run
+
+# Install what is missing and run every test: unit, integration (real nginx and
+# workers), the nginx config check and the format lint.
+test:
+	scripts/install-deps test
+	swift build --build-tests
+	swift test
+	scripts/check-nginx-configs
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+# Throughput, latency and memory against a C libfcgi baseline behind the same nginx.
+bench:
+	scripts/install-deps bench
+	bench/run
+
+build:
+	swift build
+
+lint:
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	swift format --in-place --recursive Sources Tests Package.swift
+
+check-nginx:
+	scripts/check-nginx-configs
+
+deps:
+	scripts/install-deps test
