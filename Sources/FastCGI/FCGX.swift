@@ -11,6 +11,7 @@ import CFastCGI
 /// a fixed heap address for the worker's lifetime.
 final class FCGXRequest {
     private let raw: UnsafeMutablePointer<FCGX_Request>
+    private var scratch = [CChar](repeating: 0, count: 65536)
 
     /// Initialises libfcgi (once per process) and a request on `listenSocket`.
     init(listenSocket: Int32) {
@@ -33,16 +34,20 @@ final class FCGXRequest {
         FCGX_Accept_r(raw)
     }
 
-    /// The request's params, copied out: libfcgi frees them at the next accept.
-    func params() -> [(name: String, value: String)] {
+    /// The request's params that `keep` selects by name, copied out: libfcgi frees them at
+    /// the next accept. Names are tested as raw bytes, so the params a request does not need
+    /// (SERVER_SOFTWARE, DOCUMENT_URI, ...) never become strings.
+    func params(keeping keep: (UnsafeBufferPointer<UInt8>) -> Bool) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         guard var cursor = raw.pointee.envp else { return result }
-        result.reserveCapacity(24)
+        result.reserveCapacity(16)
         while let entry = cursor.pointee {
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
                 let buffer = UnsafeBufferPointer(start: bytes, count: length)
-                if let equals = buffer.firstIndex(of: UInt8(ascii: "=")) {
+                if let equals = buffer.firstIndex(of: UInt8(ascii: "=")),
+                    keep(UnsafeBufferPointer(rebasing: buffer[..<equals]))
+                {
                     let name = String(decoding: buffer[..<equals], as: UTF8.self)
                     let value = String(decoding: buffer[(equals + 1)...], as: UTF8.self)
                     result.append((name, value))
@@ -54,21 +59,22 @@ final class FCGXRequest {
     }
 
     /// Reads the request body: at most `limit` bytes (fewer at end of stream).
+    ///
+    /// Reads through one scratch buffer kept for the worker's lifetime, so a bodiless GET
+    /// costs one small read and no allocation of the whole limit.
     func readBody(limit: Int) -> [UInt8] {
         guard limit > 0, let input = raw.pointee.in else { return [] }
-        var body = [UInt8](repeating: 0, count: limit)
-        var total = 0
-        body.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: limit) { base in
-                while total < limit {
-                    let chunk = Int32(min(limit - total, 65536))
-                    let count = FCGX_GetStr(base + total, chunk, input)
-                    if count <= 0 { break }
-                    total += Int(count)
+        var body: [UInt8] = []
+        while body.count < limit {
+            let wanted = Int32(min(limit - body.count, scratch.count))
+            let count = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, wanted, input) }
+            if count <= 0 { break }
+            scratch.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: Int(count)) {
+                    body.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(count)))
                 }
             }
         }
-        body.removeSubrange(total...)
         return body
     }
 

@@ -5,8 +5,9 @@ import Flagon
 /// Decoding of CGI/FastCGI params (RFC 3875) into a ``Request``.
 enum CGIRequest {
     /// The request described by `params`, without its body, and the declared body length.
-    /// Returns nil for a `CONTENT_LENGTH` that is not a number.
-    static func decode(_ params: [(name: String, value: String)]) -> (request: Request, contentLength: Int?)? {
+    /// A `CONTENT_LENGTH` that is not a number leaves the request with a `400` transport
+    /// error, answered (and logged) under its real method and path.
+    static func decode(_ params: [(name: String, value: String)]) -> (request: Request, contentLength: Int?) {
         var method = HTTPMethod.get
         var requestURI: String?
         var scriptName = ""
@@ -45,7 +46,6 @@ enum CGIRequest {
             default: break
             }
         }
-        if badLength { return nil }
         var request: Request
         if let requestURI, requestURI.hasPrefix("/") {
             request = Request(method: method, target: requestURI, headers: headers, remoteAddress: remoteAddress)
@@ -55,13 +55,44 @@ enum CGIRequest {
                 method: method, path: path.isEmpty ? "/" : path, query: queryString, headers: headers,
                 remoteAddress: remoteAddress)
         }
+        if badLength {
+            request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
+        }
         return (request, contentLength)
     }
 
-    /// `HTTP_X_REQUEST_ID` → `X-Request-Id`.
+    /// The params ``decode(_:)`` reads: every `HTTP_*` header and the CGI variables below.
+    static let neededNames: [[UInt8]] = [
+        "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR",
+        "CONTENT_TYPE", "CONTENT_LENGTH",
+    ].map { Array($0.utf8) }
+
+    /// Whether a param is worth copying out of libfcgi, tested on its raw name.
+    static func isNeeded(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        if name.count > 5, name[0] == UInt8(ascii: "H"), name[1] == UInt8(ascii: "T"), name[2] == UInt8(ascii: "T"),
+            name[3] == UInt8(ascii: "P"), name[4] == UInt8(ascii: "_")
+        {
+            return true
+        }
+        return neededNames.contains { $0.count == name.count && $0.elementsEqual(name) }
+    }
+
+    /// `HTTP_X_REQUEST_ID` → `X-Request-Id`, in one pass over the ASCII bytes.
     static func headerName(fromParam name: String) -> String {
-        let words = name.dropFirst(5).split(separator: "_", omittingEmptySubsequences: false)
-        return words.map { word in word.prefix(1) + word.dropFirst().lowercased() }.joined(separator: "-")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count - 5)
+        var startOfWord = true
+        for byte in name.utf8.dropFirst(5) {
+            if byte == UInt8(ascii: "_") {
+                bytes.append(UInt8(ascii: "-"))
+                startOfWord = true
+                continue
+            }
+            let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+            bytes.append(!startOfWord && isUpper ? byte | 0x20 : byte)
+            startOfWord = false
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -70,10 +101,14 @@ enum CGIResponse {
     static func encode(_ response: Response) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + response.body.count)
-        out.append(contentsOf: "Status: \(response.status.code) \(response.status.reasonPhrase)\r\n".utf8)
+        out.append(contentsOf: "Status: ".utf8)
+        out.append(contentsOf: String(response.status.code).utf8)
+        out.append(UInt8(ascii: " "))
+        appendSanitised(response.status.reasonPhrase, to: &out)
+        out.append(contentsOf: "\r\n".utf8)
         var hasLength = false
         for field in response.headers {
-            if !hasLength && field.name.utf8.count == 14 && field.name.lowercased() == "content-length" {
+            if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") {
                 hasLength = true
             }
             appendSanitised(field.name, to: &out)
@@ -91,7 +126,12 @@ enum CGIResponse {
 
     /// Drops CR, LF and NUL, so no value can split the header block.
     private static func appendSanitised(_ text: String, to out: inout [UInt8]) {
-        for byte in text.utf8 where byte != 0x0D && byte != 0x0A && byte != 0 {
+        let utf8 = text.utf8
+        if !utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+            out.append(contentsOf: utf8)
+            return
+        }
+        for byte in utf8 where byte != 0x0D && byte != 0x0A && byte != 0 {
             out.append(byte)
         }
     }

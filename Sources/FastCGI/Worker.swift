@@ -67,10 +67,9 @@ public struct Worker {
 
     /// Answers the accepted request. Nothing a client sends can make this trap.
     func serve(_ fcgx: FCGXRequest) async {
-        let response: Response
-        if let (request, declaredLength) = CGIRequest.decode(fcgx.params()) {
-            var request = request
-            let limit = app.maxContentLength
+        var (request, declaredLength) = CGIRequest.decode(fcgx.params(keeping: CGIRequest.isNeeded))
+        let limit = app.maxContentLength
+        if request.transportError == nil {
             if let declaredLength {
                 // A body over the limit is refused from its declared length, unread.
                 if declaredLength <= limit { request.body = fcgx.readBody(limit: declaredLength) }
@@ -81,12 +80,8 @@ public struct Worker {
                     if body.count <= limit { request.body = body }
                 }
             }
-            response = await app.handle(request)
-        } else {
-            var request = Request(method: .get, path: "/")
-            request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
-            response = await app.handle(request)
         }
+        let response = await app.handle(request)
         if !fcgx.write(CGIResponse.encode(response)) {
             logger.debug("client went away before the response was written")
         }

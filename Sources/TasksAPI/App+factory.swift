@@ -24,11 +24,10 @@ public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api"))
 }
 
 /// ``makeApp(config:logger:)``, returning the settings and database beside the App.
+/// - Parameter migrate: apply pending migrations (skipped by workers whose master did it).
 public func makeApplication(
-    config: Config, logger: Logger = Logger(label: "tasks-api")
-) async throws
-    -> Application
-{
+    config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true
+) async throws -> Application {
     let settings = try Settings(config: config)
     var logger = logger
     logger.logLevel = settings.logLevel
@@ -37,7 +36,7 @@ public func makeApplication(
     case .sqlite(let path):
         database = try Database(path: path)
     }
-    try database.migrate()
+    if migrate { try database.migrate() }
 
     var app = App(logger: logger)
     app.maxContentLength = settings.maxContentLength

@@ -33,8 +33,10 @@ enum Startup {
     }
 
     /// The application factory's result for this process's configuration.
-    static func application(_ logger: Logger) throws -> Application {
-        try runBlocking { try await makeApplication(config: try await loadConfig(), logger: logger) }
+    static func application(_ logger: Logger, migrate: Bool = true) throws -> Application {
+        try runBlocking {
+            try await makeApplication(config: try await loadConfig(), logger: logger, migrate: migrate)
+        }
     }
 
     /// Prints a start-up failure as one line and exits non-zero.

@@ -24,12 +24,14 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         let logger = Startup.logger("tasks-api.worker")
         // Under a master, leave with it: a worker must never outlive its supervisor.
-        if let master = ProcessInfo.processInfo.environment["TASKS_API_MASTER_PID"].flatMap(Int32.init) {
+        let master = ProcessInfo.processInfo.environment["TASKS_API_MASTER_PID"].flatMap(Int32.init)
+        if let master {
             if !Worker.bindLifetime(toMaster: master) { Foundation.exit(0) }
         }
         let app: App
         do {
-            app = try Startup.application(Logger(label: "tasks-api")).app
+            // The master migrated before starting workers; alone (spawn-fcgi, systemd), migrate here.
+            app = try Startup.application(Logger(label: "tasks-api"), migrate: master == nil).app
         } catch {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }

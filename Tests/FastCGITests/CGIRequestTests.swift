@@ -9,7 +9,7 @@ import Testing
 struct CGIRequestTests {
     /// Decodes params, failing the test when decoding refuses them.
     private func decode(_ params: [(String, String)]) throws -> (request: Request, contentLength: Int?) {
-        try #require(CGIRequest.decode(params.map { (name: $0.0, value: $0.1) }))
+        CGIRequest.decode(params.map { (name: $0.0, value: $0.1) })
     }
 
     @Test("REQUEST_URI is split into the still-encoded path and the query")
@@ -124,7 +124,15 @@ struct CGIRequestTests {
         "a CONTENT_LENGTH that is not a non-negative number refuses the request",
         arguments: ["abc", "-1", "1.5", " 5", "5 ", "0x10", "99999999999999999999999"])
     func badContentLength(value: String) {
-        #expect(CGIRequest.decode([("REQUEST_URI", "/"), ("CONTENT_LENGTH", value)]) == nil)
+        let (request, length) = CGIRequest.decode([
+            ("REQUEST_METHOD", "POST"), ("REQUEST_URI", "/api/tasks"), ("CONTENT_LENGTH", value),
+        ])
+        #expect(length == nil)
+        #expect(request.transportError?.status == .badRequest)
+        #expect(request.transportError?.message == "The Content-Length is not a number.")
+        // Answered and logged under the real method and path.
+        #expect(request.method == .post)
+        #expect(request.path == "/api/tasks")
     }
 
     @Test("without REQUEST_URI the target is SCRIPT_NAME + PATH_INFO + QUERY_STRING")
@@ -154,5 +162,25 @@ struct CGIRequestTests {
         #expect(request.path == "/x")
         #expect(request.query == "y=1")
         #expect(try decode([("REQUEST_URI", "*"), ("PATH_INFO", "/")]).request.path == "/")
+    }
+}
+
+@Suite("CGI param selection")
+struct CGIParamSelectionTests {
+    private func needed(_ name: String) -> Bool {
+        Array(name.utf8).withUnsafeBufferPointer { CGIRequest.isNeeded($0) }
+    }
+
+    @Test("headers and the CGI variables the decoder reads are copied; the rest is skipped")
+    func selection() {
+        for name in [
+            "HTTP_HOST", "HTTP_X_REQUEST_ID", "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO",
+            "QUERY_STRING", "REMOTE_ADDR", "CONTENT_TYPE", "CONTENT_LENGTH",
+        ] {
+            #expect(needed(name), "\(name)")
+        }
+        for name in ["SERVER_SOFTWARE", "DOCUMENT_URI", "REMOTE_PORT", "HTTP_", "HTTP", "REQUEST_URIX", "CONTENT"] {
+            #expect(!needed(name), "\(name)")
+        }
     }
 }

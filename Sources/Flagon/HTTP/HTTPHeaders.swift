@@ -31,13 +31,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     public mutating func remove(name: String) {
-        fields.removeAll { Self.equalNames($0.name, name) }
+        fields.removeAll { Self.namesMatch($0.name, name) }
     }
 
     /// The first value of the field, or nil.
     public subscript(name: String) -> String? {
         get {
-            for field in fields where Self.equalNames(field.name, name) { return field.value }
+            for field in fields where Self.namesMatch(field.name, name) { return field.value }
             return nil
         }
         set {
@@ -47,13 +47,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// Every value of the field, in order.
     public func values(for name: String) -> [String] {
-        fields.filter { Self.equalNames($0.name, name) }.map(\.value)
+        fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
     /// ASCII case-insensitive comparison, without allocating: header names are ASCII tokens.
-    static func equalNames(_ a: String, _ b: String) -> Bool {
+    public static func namesMatch(_ a: String, _ b: String) -> Bool {
         let a = a.utf8
         let b = b.utf8
         guard a.count == b.count else { return false }

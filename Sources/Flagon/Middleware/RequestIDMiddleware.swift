@@ -1,5 +1,7 @@
 // Request ids (API contract section 1) and the headers every response carries.
 
+import Synchronization
+
 /// Accepts a well-formed incoming `X-Request-Id` or makes a fresh one, and sets it and
 /// `X-Content-Type-Options: nosniff` on every response, errors included.
 public struct RequestIDMiddleware: Middleware {
@@ -35,15 +37,47 @@ public struct RequestIDMiddleware: Middleware {
         }
     }
 
-    /// 32 hex digits from the system's CSPRNG.
+    /// 32 hex digits from a per-process generator seeded from the system's CSPRNG: ids must
+    /// be unique and unguessable enough to correlate logs, not secret, and a system call per
+    /// request for them would cost more than the rest of the hello path.
     public static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return Self.pad(String(high, radix: 16)) + Self.pad(String(low, radix: 16))
+        let (high, low) = generator.withLock { state in (state.next(), state.next()) }
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in 0..<16 {
+            bytes[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
+            bytes[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func pad(_ hex: String) -> String {
-        String(repeating: "0", count: 16 - hex.count) + hex
+    private static let generator = Mutex(Xoshiro256StarStar())
+}
+
+/// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, seeded once per process.
+struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    init() {
+        var seed = SystemRandomNumberGenerator()
+        repeat {
+            state = (seed.next(), seed.next(), seed.next(), seed.next())
+        } while state == (0, 0, 0, 0)
+    }
+
+    mutating func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let shifted = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= shifted
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    private func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 {
+        (value << count) | (value >> (64 - count))
     }
 }

@@ -16,6 +16,9 @@ public struct PathPattern: Sendable, CustomStringConvertible {
     }
 
     public let segments: [Segment]
+    /// Specificity for choosing between overlapping patterns: literals beat parameters,
+    /// typed parameters beat strings, compared left to right.
+    let rank: [Int]
 
     /// Parses `/api/tasks/{id:int}`; `{name}` is a string parameter.
     public init(_ pattern: String) {
@@ -31,6 +34,13 @@ public struct PathPattern: Sendable, CustomStringConvertible {
                 return .parameter(name: name, type: type)
             }
             return .parameter(name: String(inner), type: .string)
+        }
+        rank = segments.map { segment in
+            switch segment {
+            case .literal: return 2
+            case .parameter(_, .int): return 1
+            case .parameter(_, .string): return 0
+            }
         }
     }
 
@@ -64,7 +74,9 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         for (segment, part) in zip(segments, path) {
             switch segment {
             case .literal(let text):
-                guard part == text else { return nil }
+                // Routing is on the decoded path, as werkzeug's: `/api/hell%6F` is `/api/hello`.
+                guard part == text || (part.utf8.contains(UInt8(ascii: "%")) && QueryString.decode(part) == text)
+                else { return nil }
             case .parameter(let name, .string):
                 guard !part.isEmpty else { return nil }
                 parameters.values.append((name, .string(QueryString.decode(part))))
@@ -74,18 +86,6 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             }
         }
         return parameters
-    }
-
-    /// Specificity for choosing between overlapping patterns: literals beat parameters,
-    /// typed parameters beat strings, compared left to right.
-    var rank: [Int] {
-        segments.map { segment in
-            switch segment {
-            case .literal: return 2
-            case .parameter(_, .int): return 1
-            case .parameter(_, .string): return 0
-            }
-        }
     }
 
     static func positiveInteger(_ text: Substring) -> Int64? {

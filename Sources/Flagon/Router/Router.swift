@@ -22,23 +22,33 @@ public struct Router: Sendable {
 
     /// Resolves a request. `HEAD` falls back to `GET`; `OPTIONS` is answered automatically.
     public func resolve(method: HTTPMethod, path: String) -> RouteResolution {
-        let segments = Self.segments(of: path)
-        guard let segments else { return .notFound }
-        var candidates: [(route: Route, parameters: Parameters)] = []
+        guard let segments = Self.segments(of: path) else { return .notFound }
+        // One pass: keep the routes of the most specific matching pattern.
+        var best: [Int]?
+        var methods: [HTTPMethod] = []
+        var hit: (route: Route, parameters: Parameters)?
+        var getHit: (route: Route, parameters: Parameters)?
         for route in routes {
-            if let parameters = route.pattern.match(segments) { candidates.append((route, parameters)) }
+            guard let parameters = route.pattern.match(segments) else { continue }
+            let rank = route.pattern.rank
+            if let current = best {
+                if current.lexicographicallyPrecedes(rank) {
+                    methods = []
+                    hit = nil
+                    getHit = nil
+                } else if current != rank {
+                    continue
+                }
+            }
+            best = rank
+            methods.append(route.method)
+            if hit == nil && route.method == method { hit = (route, parameters) }
+            if getHit == nil && route.method == .get { getHit = (route, parameters) }
         }
-        guard !candidates.isEmpty else { return .notFound }
-        // The most specific pattern wins; only routes sharing it decide 405 vs match.
-        let best = candidates.map(\.route.pattern.rank).max { $0.lexicographicallyPrecedes($1) }!
-        candidates.removeAll { $0.route.pattern.rank != best }
-        if let hit = candidates.first(where: { $0.route.method == method }) {
-            return .matched(hit.route, hit.parameters)
-        }
-        if method == .head, let hit = candidates.first(where: { $0.route.method == .get }) {
-            return .matched(hit.route, hit.parameters)
-        }
-        let allow = Self.allowed(candidates.map(\.route.method))
+        guard best != nil else { return .notFound }
+        if let hit { return .matched(hit.route, hit.parameters) }
+        if method == .head, let getHit { return .matched(getHit.route, getHit.parameters) }
+        let allow = Self.allowed(methods)
         if method == .options { return .automaticOptions(allow: allow) }
         return .methodNotAllowed(allow: allow)
     }

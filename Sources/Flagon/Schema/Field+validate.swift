@@ -1,0 +1,58 @@
+// Checking one field's value, and reading it from query-string text.
+
+extension Field {
+    /// The messages a present value earns, in marshmallow's order; empty if it is valid.
+    func problems(with value: JSONValue) -> [String] {
+        if value == .null { return allowsNull ? [] : [ValidationMessage.null] }
+        switch (kind, value) {
+        case (.string, .string(let text)): return stringProblems(text)
+        case (.integer, .integer(let number)): return rangeProblems(number)
+        case (.boolean, .bool): return []
+        default: return [ValidationMessage.invalid(kind)]
+        }
+    }
+
+    private func stringProblems(_ text: String) -> [String] {
+        var problems: [String] = []
+        let length = text.unicodeScalars.count
+        if let minLength, length < minLength {
+            problems.append(ValidationMessage.length(min: minLength, max: maxLength))
+        } else if let maxLength, length > maxLength {
+            problems.append(ValidationMessage.length(min: minLength, max: maxLength))
+        }
+        if let characters, !characters.allows(text) { problems.append(ValidationMessage.pattern) }
+        if let choices, !choices.contains(text) { problems.append(ValidationMessage.oneOf(choices)) }
+        return problems
+    }
+
+    private func rangeProblems(_ number: Int64) -> [String] {
+        if let minimum, number < minimum { return [ValidationMessage.range(min: minimum, max: maximum)] }
+        if let maximum, number > maximum { return [ValidationMessage.range(min: minimum, max: maximum)] }
+        return []
+    }
+
+    /// The JSON value a query-string value stands for. Text that does not parse as the
+    /// field's type stays a string, so ``problems(with:)`` reports it as the wrong type.
+    func value(fromQuery text: String) -> JSONValue {
+        switch kind {
+        case .string:
+            return .string(text)
+        case .integer:
+            // Swift's Int64 parser takes `-3` and `+3` like Python's int(), and refuses
+            // `3.0`, ` 3`, `` and anything beyond 64 bits.
+            return Int64(text).map(JSONValue.integer) ?? .string(text)
+        case .boolean:
+            if Self.truthy.contains(text) { return .bool(true) }
+            if Self.falsy.contains(text) { return .bool(false) }
+            return .string(text)
+        }
+    }
+
+    /// marshmallow's `Boolean.truthy` and `Boolean.falsy` strings.
+    private static let truthy: Set = [
+        "t", "T", "true", "True", "TRUE", "on", "On", "ON", "y", "Y", "yes", "Yes", "YES", "1",
+    ]
+    private static let falsy: Set = [
+        "f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N", "no", "No", "NO", "0",
+    ]
+}
