@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libfcgi from Debian's libfcgi-dev; only Sources/FastCGI/FCGX.swift touches it.
@@ -21,6 +22,12 @@ let package = Package(
             pkgConfig: "fcgi",
             providers: [.apt(["libfcgi-dev"])]
         ),
+        // libargon2 from Debian's libargon2-dev; only Sources/TasksAPI/Accounts/PasswordHasher.swift touches it.
+        .systemLibrary(
+            name: "CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
         // The web framework: request, response, routing, middleware, errors, config,
         // test client. No FastCGI, no storage.
         .target(
@@ -28,6 +35,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The FastCGI transport: worker loop on libfcgi, listeners, the master process.
@@ -44,6 +52,7 @@ let package = Package(
             name: "TasksAPI",
             dependencies: [
                 "Flagon",
+                "CArgon2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -8,6 +8,7 @@ public struct Application: Sendable {
     public let app: App
     public let settings: Settings
     public let database: Database
+    public let accounts: Accounts
 }
 
 /// Builds the application from layered configuration: validates the settings (refusing
@@ -38,9 +39,24 @@ public func makeApplication(
     }
     if migrate { try database.migrate() }
 
+    let accounts = Accounts(store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config))
+    let signer = JWTSigner(secret: settings.jwtSecretKey)
+    let tokens = TokenIssuer(
+        signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
+        refreshLifetime: Int64(settings.jwtRefreshTokenExpires))
+
     var app = App(logger: logger)
     app.maxContentLength = settings.maxContentLength
+    // A logged-out token is refused by every worker: revocation lives in the database.
+    let store = accounts.store
+    app.use(
+        AuthMiddleware(signer: signer, trustProxyHeaders: settings.trustProxyAuth) { jti in
+            try store.isRevoked(jti: jti)
+        })
+    app.register(Blueprints.home())
     for blueprint in Blueprints.meta(database: database) { app.register(blueprint) }
+    app.register(Blueprints.auth(accounts: accounts, tokens: tokens))
+    app.register(Blueprints.users(accounts: accounts))
     if settings.testing { app.register(Blueprints.testing()) }
-    return Application(app: app, settings: settings, database: database)
+    return Application(app: app, settings: settings, database: database, accounts: accounts)
 }

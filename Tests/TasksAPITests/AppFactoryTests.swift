@@ -115,9 +115,9 @@ struct AppFactoryTests {
     func migrationsOnce() async throws {
         try await withTemporaryDirectory { folder in
             let first = try await build(folder)
-            #expect(try first.database.appliedMigrations() == ["v1_service_info"])
+            #expect(try first.database.appliedMigrations() == ["v1_service_info", "v2_accounts"])
             let second = try await build(folder)
-            #expect(try second.database.appliedMigrations() == ["v1_service_info"])
+            #expect(try second.database.appliedMigrations() == ["v1_service_info", "v2_accounts"])
             #expect(second.database.path == first.database.path)
 
             let other = try openDirectly(first.database.path)
@@ -127,7 +127,7 @@ struct AppFactoryTests {
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM service_info WHERE key = 'created_at'")
                 )
             }
-            #expect(migrations == 1)
+            #expect(migrations == 2)
             #expect(rows == 1)
             #expect(await TestClient(app: second.app).get("/healthz").status == 200)
         }

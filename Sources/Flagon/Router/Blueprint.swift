@@ -27,9 +27,12 @@ public final class Blueprint {
     }
 
     /// Registers a handler for a method and path (relative to the prefix).
+    ///
+    /// - Parameter auth: What ``AuthMiddleware`` requires of the caller, such as
+    ///   `.accessToken(role: "admin")`; nothing by default.
     public func route(
         _ method: HTTPMethod, _ path: String, name: String? = nil, summary: String = "",
-        handler: @escaping Responder
+        auth: AuthRequirement = .none, handler: @escaping Responder
     ) {
         let fullPath = prefix + (path == "/" && !prefix.isEmpty ? "" : path)
         let pattern = PathPattern(fullPath.isEmpty ? "/" : fullPath)
@@ -37,28 +40,43 @@ public final class Blueprint {
         routes.append(
             Route(
                 method: method, pattern: pattern,
-                metadata: RouteMetadata(name: endpoint, summary: summary, blueprint: self.name),
+                metadata: RouteMetadata(name: endpoint, summary: summary, blueprint: self.name, auth: auth),
                 responder: handler))
     }
 
-    public func get(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
-        route(.get, path, name: name, summary: summary, handler: handler)
+    public func get(
+        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        handler: @escaping Responder
+    ) {
+        route(.get, path, name: name, summary: summary, auth: auth, handler: handler)
     }
 
-    public func post(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
-        route(.post, path, name: name, summary: summary, handler: handler)
+    public func post(
+        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        handler: @escaping Responder
+    ) {
+        route(.post, path, name: name, summary: summary, auth: auth, handler: handler)
     }
 
-    public func put(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
-        route(.put, path, name: name, summary: summary, handler: handler)
+    public func put(
+        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        handler: @escaping Responder
+    ) {
+        route(.put, path, name: name, summary: summary, auth: auth, handler: handler)
     }
 
-    public func patch(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
-        route(.patch, path, name: name, summary: summary, handler: handler)
+    public func patch(
+        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        handler: @escaping Responder
+    ) {
+        route(.patch, path, name: name, summary: summary, auth: auth, handler: handler)
     }
 
-    public func delete(_ path: String, name: String? = nil, summary: String = "", handler: @escaping Responder) {
-        route(.delete, path, name: name, summary: summary, handler: handler)
+    public func delete(
+        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        handler: @escaping Responder
+    ) {
+        route(.delete, path, name: name, summary: summary, auth: auth, handler: handler)
     }
 
     /// The routes with this blueprint's middleware wrapped around each handler.

@@ -26,10 +26,13 @@ public struct RouteMetadata: Sendable {
     public var summary: String
     /// The blueprint the route came from; also its OpenAPI tag.
     public var blueprint: String
+    /// The authentication ``AuthMiddleware`` applies; ``AuthRequirement/none`` by default.
+    public var auth: AuthRequirement = .none
 
-    public init(name: String = "", summary: String = "", blueprint: String = "") {
+    public init(name: String = "", summary: String = "", blueprint: String = "", auth: AuthRequirement = .none) {
         self.name = name
         self.summary = summary
         self.blueprint = blueprint
+        self.auth = auth
     }
 }

@@ -3,11 +3,17 @@
 import Flagon
 
 extension Blueprints {
-    /// `GET /api/hello` and `GET /healthz` (API contract §3).
+    /// `GET /api/hello`, `GET /api/protected` and `GET /healthz` (API contract §3 and §4).
     static func meta(database: Database) -> [Blueprint] {
         let api = Blueprint("meta", prefix: "/api")
         api.get("/hello", name: "hello", summary: "A greeting") { _ in
             .json(["message": "Hello, World!"])
+        }
+        api.get("/protected", name: "protected", summary: "The guide's protected route", auth: .accessToken) {
+            request in
+            .json([
+                "msg": "Access granted to protected resource", "user": .string(request.identity?.name ?? ""),
+            ])
         }
 
         let health = Blueprint("health")

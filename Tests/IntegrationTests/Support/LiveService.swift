@@ -50,7 +50,12 @@ final class LiveService: @unchecked Sendable {
     private var nginx: Process?
     private let masterLog: URL
 
-    init(environment: [String: String] = [:], maxContentLength: Int? = nil) throws {
+    /// Whether nginx passes the platform identity headers through, as the one documented
+    /// change in nginx/fastcgi.conf does for a trusted proxy in front of nginx.
+    let trustedIdentityHop: Bool
+
+    init(environment: [String: String] = [:], maxContentLength: Int? = nil, trustedIdentityHop: Bool = false) throws {
+        self.trustedIdentityHop = trustedIdentityHop
         let base = FileManager.default.temporaryDirectory
             .appendingPathComponent("tasks-api-it-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
@@ -74,9 +79,10 @@ final class LiveService: @unchecked Sendable {
     /// Starts pool and nginx and waits until `/healthz` answers through nginx.
     static func start(
         _ pool: Pool = .master(workers: 4, arguments: []), environment: [String: String] = [:],
-        maxContentLength: Int? = nil
+        maxContentLength: Int? = nil, trustedIdentityHop: Bool = false
     ) throws -> LiveService {
-        let service = try LiveService(environment: environment, maxContentLength: maxContentLength)
+        let service = try LiveService(
+            environment: environment, maxContentLength: maxContentLength, trustedIdentityHop: trustedIdentityHop)
         do {
             try service.startPool(pool)
             try service.startNginx()
@@ -151,6 +157,7 @@ final class LiveService: @unchecked Sendable {
         guard rendered.status == 0 else {
             throw HTTPClientError(description: "render-nginx-conf failed: \(rendered.output)")
         }
+        if trustedIdentityHop { try passIdentityHeaders(conf: conf, runDir: runDir) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: nginxPath)
         process.arguments = ["-p", runDir, "-c", conf, "-e", runDir + "/error.log"]
@@ -165,6 +172,30 @@ final class LiveService: @unchecked Sendable {
             let errors = (try? String(contentsOfFile: runDir + "/error.log", encoding: .utf8)) ?? ""
             throw HTTPClientError(description: "nginx did not start: \(errors)")
         }
+    }
+
+    /// Applies the change nginx/fastcgi.conf documents for a trusted platform proxy: the
+    /// identity headers pass through instead of being removed.
+    private func passIdentityHeaders(conf: String, runDir: String) throws {
+        let shipped = Paths.repositoryRoot.appendingPathComponent("nginx/fastcgi.conf").path
+        var snippet = try String(contentsOfFile: shipped, encoding: .utf8)
+        for header in ["ID", "NAME", "ROLES"] {
+            let stripped = "fastcgi_param  HTTP_X_REPLIT_USER_\(header)"
+            let lines = snippet.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                guard line.hasPrefix(stripped), line.contains("\"\" if_not_empty;") else { return String(line) }
+                return
+                    "fastcgi_param HTTP_X_REPLIT_USER_\(header) $http_x_replit_user_\(header.lowercased()) if_not_empty;"
+            }
+            snippet = lines.joined(separator: "\n")
+        }
+        let copy = runDir + "/fastcgi-trusted-hop.conf"
+        try snippet.write(toFile: copy, atomically: true, encoding: .utf8)
+        let rendered = try String(contentsOfFile: conf, encoding: .utf8)
+        guard rendered.contains(shipped) else {
+            throw HTTPClientError(description: "nginx.conf does not include \(shipped)")
+        }
+        try rendered.replacingOccurrences(of: shipped, with: copy).write(
+            toFile: conf, atomically: true, encoding: .utf8)
     }
 
     /// The worker processes of the pool.

@@ -1,0 +1,48 @@
+// The auth blueprint: register, login, refresh and logout (API contract §4).
+
+import Flagon
+
+extension Blueprints {
+    /// `POST /api/auth/register`, `/login`, `/refresh`, `/logout`.
+    static func auth(accounts: Accounts, tokens: TokenIssuer) -> Blueprint {
+        let auth = Blueprint("auth", prefix: "/api/auth")
+
+        auth.post("/register", name: "register", summary: "Create an account") { request in
+            let user = try accounts.create(try request.decode(RegisterInput.self))
+            return .json(
+                ["id": .integer(user.id), "username": .string(user.username), "roles": .array([])],
+                status: .created)
+        }
+
+        auth.post("/login", name: "login", summary: "Exchange credentials for an access and a refresh token") {
+            request in
+            let user = try accounts.authenticate(try request.decode(LoginInput.self))
+            let access = tokens.issue(.access, subject: String(user.id), name: user.username, roles: user.roles)
+            let refresh = tokens.issue(.refresh, subject: String(user.id), name: user.username, roles: user.roles)
+            return .json([
+                "access_token": .string(access.token), "refresh_token": .string(refresh.token),
+                "token_type": "Bearer", "expires_in": .integer(access.expiresIn),
+            ])
+        }
+
+        auth.post("/refresh", name: "refresh", summary: "A new access token for a refresh token", auth: .refreshToken) {
+            request in
+            // The account is read again: a deleted user gets no new token, and changed roles apply.
+            let user = try accounts.currentUser(of: request.identity)
+            let access = tokens.issue(.access, subject: String(user.id), name: user.username, roles: user.roles)
+            return .json([
+                "access_token": .string(access.token), "token_type": "Bearer", "expires_in": .integer(access.expiresIn),
+            ])
+        }
+
+        auth.post("/logout", name: "logout", summary: "Revoke the token sent, in every worker", auth: .anyToken) {
+            request in
+            guard let identity = request.identity, let jti = identity.tokenID, let expiresAt = identity.expiresAt else {
+                throw HTTPError(.unauthorized, headers: ["WWW-Authenticate": "Bearer"])
+            }
+            try accounts.store.revoke(jti: jti, expiresAt: expiresAt, now: UnixTime.now())
+            return .empty()
+        }
+        return auth
+    }
+}

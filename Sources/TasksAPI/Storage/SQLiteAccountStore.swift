@@ -1,0 +1,98 @@
+// Accounts and revoked tokens in the embedded SQLite database; parameterised SQL only.
+
+import Foundation
+import GRDB
+
+/// ``AccountStore`` on the service's SQLite database.
+///
+/// Every statement binds its values; uniqueness of usernames is the database's
+/// (`UNIQUE ... COLLATE NOCASE`), so concurrent registrations from several worker
+/// processes give exactly one account.
+public struct SQLiteAccountStore: AccountStore {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func createUser(username: String, passwordHash: String, roles: [String]) throws -> User {
+        let createdAt = Timestamps.now()
+        do {
+            return try database.queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO users (username, password_hash, roles, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [username, passwordHash, roles.joined(separator: ","), createdAt])
+                return User(
+                    id: db.lastInsertedRowID, username: username, roles: roles, passwordHash: passwordHash,
+                    createdAt: createdAt)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw AccountStoreError.usernameTaken
+        }
+    }
+
+    public func user(named username: String) throws -> User? {
+        try database.queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(Self.user)
+        }
+    }
+
+    public func user(id: Int64) throws -> User? {
+        try database.queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+        }
+    }
+
+    public func users(offset: Int, limit: Int) throws -> (users: [User], total: Int) {
+        try database.queue.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?", arguments: [limit, offset])
+            return (rows.map(Self.user), total)
+        }
+    }
+
+    public func updatePasswordHash(userID: Int64, passwordHash: String) throws {
+        try database.queue.write { db in
+            try db.execute(
+                sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
+        }
+    }
+
+    public func revoke(jti: String, expiresAt: Int64, now: Int64) throws {
+        try database.queue.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+                arguments: [jti, expiresAt])
+            try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now])
+        }
+    }
+
+    public func isRevoked(jti: String) throws -> Bool {
+        try database.queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?", arguments: [jti]) ?? false
+        }
+    }
+
+    static func user(_ row: Row) -> User {
+        let roles: String = row["roles"]
+        return User(
+            id: row["id"], username: row["username"],
+            roles: roles.split(separator: ",").map(String.init), passwordHash: row["password_hash"],
+            createdAt: row["created_at"])
+    }
+}
+
+/// Timestamps as the API renders them: RFC 3339, UTC, whole seconds, `Z`.
+enum Timestamps {
+    static func now() -> String {
+        render(Int64(Date().timeIntervalSince1970))
+    }
+
+    static func render(_ seconds: Int64) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
