@@ -57,6 +57,8 @@ public func makeApplication(
     for blueprint in Blueprints.meta(database: database) { app.register(blueprint) }
     app.register(Blueprints.auth(accounts: accounts, tokens: tokens))
     app.register(Blueprints.users(accounts: accounts))
+    app.register(Blueprints.tasks(store: SQLiteTaskStore(database: database)))
+    app.register(Blueprints.products(store: SQLiteProductStore(database: database)))
     if settings.testing { app.register(Blueprints.testing()) }
     return Application(app: app, settings: settings, database: database, accounts: accounts)
 }

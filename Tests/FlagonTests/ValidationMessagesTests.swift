@@ -35,24 +35,33 @@ struct ValidationMessagesTests {
         Case(path: "/api/tasks", body: #"{}"#, field: "title", message: "Missing data for required field."),
         Case(path: "/api/tasks", body: #"{"title": null}"#, field: "title", message: "Field may not be null."),
         Case(path: "/api/tasks", body: #"{"title": 5}"#, field: "title", message: "Not a valid string."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "priority": "3"}"#, field: "priority",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": "3"}"#, field: "priority",
             message: "Not a valid integer."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "priority": 3.0}"#, field: "priority",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": 3.0}"#, field: "priority",
             message: "Not a valid integer."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "priority": 3e0}"#, field: "priority",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": 3e0}"#, field: "priority",
             message: "Not a valid integer."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "priority": 123456789012345678901234}"#, field: "priority",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": 123456789012345678901234}"#, field: "priority",
             message: "Not a valid integer."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "completed": 1}"#, field: "completed",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "completed": 1}"#, field: "completed",
             message: "Not a valid boolean."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "completed": "true"}"#, field: "completed",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "completed": "true"}"#, field: "completed",
             message: "Not a valid boolean."),
         Case(path: "/api/tasks", body: #"{"title": ""}"#, field: "title", message: "Length must be between 1 and 100."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "description": "\#(String(repeating: "d", count: 501))"}"#,
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "description": "\#(String(repeating: "d", count: 501))"}"#,
             field: "description", message: "Longer than maximum length 500."),
-        Case(path: "/api/tasks", body: #"{"title": "t", "priority": 6}"#, field: "priority",
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": 6}"#, field: "priority",
             message: "Must be greater than or equal to 1 and less than or equal to 5."),
-        Case(path: "/api/products", body: #"{"name": "abc", "price_cents": -1}"#, field: "price_cents",
+        Case(
+            path: "/api/products", body: #"{"name": "abc", "price_cents": -1}"#, field: "price_cents",
             message: "Must be greater than or equal to 0."),
         Case(path: "/api/tasks", body: #"{"title": "t", "owner": 1}"#, field: "owner", message: "Unknown field."),
         Case(path: "/api/tasks", body: #"[]"#, field: "_schema", message: "Invalid input type."),

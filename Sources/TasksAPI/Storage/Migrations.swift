@@ -43,6 +43,49 @@ enum Migrations {
                     """)
             try db.execute(sql: "CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at)")
         }
+        migrator.registerMigration("v3_tasks") { db in
+            // A user's tasks go with the user. `version` counts modifications: the ETag is
+            // built from it and conditional writes compare it in their WHERE clause.
+            try db.execute(
+                sql: """
+                    CREATE TABLE tasks (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        title TEXT NOT NULL,
+                        description TEXT NOT NULL DEFAULT '',
+                        priority INTEGER NOT NULL DEFAULT 3 CHECK (priority BETWEEN 1 AND 5),
+                        completed INTEGER NOT NULL DEFAULT 0 CHECK (completed IN (0, 1)),
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        version INTEGER NOT NULL DEFAULT 1
+                    )
+                    """)
+            // The list queries: every one is scoped by owner and sorted by one of these
+            // (the rowid id, their tie-breaker, is part of every index entry).
+            try db.execute(sql: "CREATE INDEX tasks_owner_created_at ON tasks (owner_id, created_at)")
+            try db.execute(sql: "CREATE INDEX tasks_owner_priority ON tasks (owner_id, priority)")
+        }
+        migrator.registerMigration("v4_products") { db in
+            // `id` is the rowid, so the table itself is stored in the list order (`ORDER BY id`
+            // needs neither a sort nor another index), and AUTOINCREMENT never hands a deleted
+            // product's id (and its Location) to a new one.
+            try db.execute(
+                sql: """
+                    CREATE TABLE products (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        description TEXT NOT NULL DEFAULT '',
+                        price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+                        currency TEXT NOT NULL DEFAULT 'USD',
+                        stock INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL
+                    )
+                    """)
+            // Covers the `q` search: counting the matches scans the names only, not whole rows
+            // with their descriptions. (A substring test cannot seek in any index.)
+            try db.execute(sql: "CREATE INDEX products_name ON products (name)")
+        }
         return migrator
     }()
 }

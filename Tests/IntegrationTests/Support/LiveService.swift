@@ -236,9 +236,18 @@ final class LiveService: @unchecked Sendable {
         spawnedWorkers = []
     }
 
-    /// Stops everything this service started and removes its directory.
-    func stop() {
+    /// Stops the pool and nginx, keeping the instance folder, then starts both again on the
+    /// same port and socket: what a host restart does to the service.
+    func restart(_ pool: Pool) throws {
         stopPool()
+        stopNginx()
+        try startPool(pool)
+        try startNginx()
+        let ready = Processes.waitUntil(seconds: 20) { (try? self.client.get("/healthz"))?.status == 200 }
+        guard ready else { throw HTTPClientError(description: "service not ready after restart; log:\n\(log())") }
+    }
+
+    private func stopNginx() {
         if let nginx, nginx.isRunning {
             kill(nginx.processIdentifier, SIGTERM)
             if !Processes.waitUntil(seconds: 10, { !nginx.isRunning }) {
@@ -247,6 +256,12 @@ final class LiveService: @unchecked Sendable {
             }
         }
         nginx = nil
+    }
+
+    /// Stops everything this service started and removes its directory.
+    func stop() {
+        stopPool()
+        stopNginx()
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -1,0 +1,179 @@
+// The tasks blueprint: each user's own tasks, with ETags and conditional requests (API contract §8, §12).
+
+import Flagon
+
+/// The body of `POST` and `PUT /api/tasks/...`: the guide's `TaskSchema`.
+struct TaskInput: SchemaDecodable {
+    static let schema = ObjectSchema(
+        .string("title", required: true, minLength: 1, maxLength: 100),
+        .string("description", maxLength: 500, default: ""),
+        .integer("priority", minimum: 1, maximum: 5, default: 3),
+        .boolean("completed", default: false))
+    var title: String
+    var description: String
+    var priority: Int
+    var completed: Bool
+
+    var fields: TaskFields {
+        TaskFields(title: title, description: description, priority: priority, completed: completed)
+    }
+}
+
+/// The body of `PATCH /api/tasks/{id}`: the same fields, none required, no defaults.
+struct TaskPatch: SchemaDecodable {
+    static let schema = TaskInput.schema.partial
+    var title: String?
+    var description: String?
+    var priority: Int?
+    var completed: Bool?
+
+    var changes: TaskChanges {
+        TaskChanges(title: title, description: description, priority: priority, completed: completed)
+    }
+}
+
+/// The query of `GET /api/tasks`: a page, the filters and the order.
+struct TaskListQuery: SchemaDecodable {
+    static let schema = ObjectSchema(
+        fields: PageQuery.fields + [
+            .boolean("completed"),
+            .integer("priority", minimum: 1, maximum: 5),
+            .string("sort", oneOf: TaskSort.allCases.map(\.rawValue), default: TaskSort.createdAt.rawValue),
+        ])
+    var page: Int
+    var perPage: Int
+    var completed: Bool?
+    var priority: Int?
+    var sort: TaskSort
+
+    enum CodingKeys: String, CodingKey {
+        case page
+        case perPage = "per_page"
+        case completed
+        case priority
+        case sort
+    }
+
+    var pageQuery: PageQuery { PageQuery(page: page, perPage: perPage) }
+    var filter: TaskFilter { TaskFilter(completed: completed, priority: priority) }
+}
+
+extension Blueprints {
+    /// `GET`/`POST /api/tasks` and `GET`/`PUT`/`PATCH`/`DELETE /api/tasks/{id}`, for access
+    /// tokens only. Another user's task answers exactly as a missing one: `404`, whatever
+    /// the conditional headers say.
+    static func tasks(store: any TaskStore) -> Blueprint {
+        let tasks = Blueprint("tasks", prefix: "/api/tasks")
+
+        tasks.get(
+            "", name: "list", summary: "The caller's tasks, filtered and sorted, a page at a time", auth: .accessToken
+        ) { request in
+            let owner = try TaskRoutes.owner(of: request)
+            let query = try request.query(TaskListQuery.self)
+            let page = query.pageQuery
+            let (rows, total) = try store.tasks(
+                owner: owner, filter: query.filter, sort: query.sort, offset: page.offset, limit: page.perPage)
+            return Pagination(page: page, total: total).response(items: rows.map(\.json), for: request)
+        }
+
+        tasks.post("", name: "create", summary: "Create a task", auth: .accessToken) { request in
+            let owner = try TaskRoutes.owner(of: request)
+            let input = try request.decode(TaskInput.self)
+            let task = try TaskRoutes.storing { try store.create(owner: owner, fields: input.fields) }
+            var response = TaskRoutes.representation(task, status: .created)
+            response.headers["Location"] = task.location
+            return response
+        }
+
+        tasks.get("/{id:int}", name: "get", summary: "One task, with its ETag", auth: .accessToken) { request in
+            let task = try TaskRoutes.existing(in: store, for: request)
+            if request.ifNoneMatch?.matchesWeakly(task.etag) == true { return .notModified(etag: task.etag) }
+            return TaskRoutes.representation(task)
+        }
+
+        tasks.put("/{id:int}", name: "replace", summary: "Replace a task", auth: .accessToken) { request in
+            let (task, version) = try TaskRoutes.target(in: store, for: request)
+            let input = try request.decode(TaskInput.self)
+            let updated = try TaskRoutes.storing {
+                try store.update(
+                    id: task.id, owner: task.ownerID, changes: TaskChanges(input.fields), ifVersion: version)
+            }
+            return TaskRoutes.representation(updated)
+        }
+
+        tasks.patch("/{id:int}", name: "update", summary: "Change some fields of a task", auth: .accessToken) {
+            request in
+            let (task, version) = try TaskRoutes.target(in: store, for: request)
+            let patch = try request.decode(TaskPatch.self)
+            let updated = try TaskRoutes.storing {
+                try store.update(id: task.id, owner: task.ownerID, changes: patch.changes, ifVersion: version)
+            }
+            return TaskRoutes.representation(updated)
+        }
+
+        tasks.delete("/{id:int}", name: "delete", summary: "Delete a task", auth: .accessToken) { request in
+            let (task, version) = try TaskRoutes.target(in: store, for: request)
+            try TaskRoutes.storing { try store.delete(id: task.id, owner: task.ownerID, ifVersion: version) }
+            return .empty()
+        }
+        return tasks
+    }
+}
+
+/// What the task routes share: the owner, lookups, preconditions and store errors as HTTP.
+private enum TaskRoutes {
+    /// The caller's user id: tasks belong to accounts, so only token identities own any.
+    static func owner(of request: Request) throws -> Int64 {
+        guard let identity = request.identity, identity.method == .jwt, let owner = Int64(identity.id) else {
+            throw HTTPError(.unauthorized, headers: ["WWW-Authenticate": "Bearer"])
+        }
+        return owner
+    }
+
+    /// The caller's task named by the path, else `404`.
+    static func existing(in store: any TaskStore, for request: Request) throws -> TaskItem {
+        let owner = try owner(of: request)
+        guard let id = request.parameters.int("id"), let task = try store.task(id: id, owner: owner) else {
+            throw HTTPError.notFound
+        }
+        return task
+    }
+
+    /// The task a `PUT`, `PATCH` or `DELETE` changes, once its preconditions hold (RFC 9110
+    /// §13.2.2 order: existence, then `If-Match`, then `If-None-Match`; the body after).
+    ///
+    /// - Returns: the task and, when a precondition was evaluated, the version it was
+    ///   evaluated against: the write is conditioned on it, so a change that lands between
+    ///   this read and the write turns into a `412` instead of being overwritten.
+    /// - Throws: `404` for a task that is not the caller's, `412` when `If-Match` does not
+    ///   match strongly (a weak tag never does) or `If-None-Match` matches.
+    static func target(in store: any TaskStore, for request: Request) throws -> (TaskItem, Int64?) {
+        let task = try existing(in: store, for: request)
+        let ifMatch = request.ifMatch
+        let ifNoneMatch = request.ifNoneMatch
+        if let ifMatch, !ifMatch.matchesStrongly(task.etag) { throw HTTPError(.preconditionFailed) }
+        if let ifNoneMatch, ifNoneMatch.matchesWeakly(task.etag) { throw HTTPError(.preconditionFailed) }
+        return (task, ifMatch != nil || ifNoneMatch != nil ? task.version : nil)
+    }
+
+    /// Runs a store operation, answering its failures as HTTP errors.
+    @discardableResult
+    static func storing<T>(_ operation: () throws -> T) throws -> T {
+        do {
+            return try operation()
+        } catch TaskStoreError.notFound {
+            throw HTTPError.notFound
+        } catch TaskStoreError.versionMismatch {
+            throw HTTPError(.preconditionFailed)
+        } catch TaskStoreError.ownerNotFound {
+            throw HTTPError(
+                .unauthorized, message: "The account no longer exists.",
+                headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\""])
+        }
+    }
+
+    /// The task as JSON with its `ETag`.
+    static func representation(_ task: TaskItem, status: HTTPStatus = .ok) -> Response {
+        .json(task.json, status: status, headers: ["ETag": task.etag.description])
+    }
+}

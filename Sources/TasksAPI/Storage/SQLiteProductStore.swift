@@ -1,0 +1,106 @@
+// Catalogue products in the embedded SQLite database; parameterised SQL only.
+
+import GRDB
+
+/// ``ProductStore`` on the service's SQLite database.
+///
+/// The name search is `instr(lower(name), lower(?)) > 0`: a plain substring test, so `%`
+/// and `_` in the query are ordinary characters and nothing needs escaping. SQLite's
+/// `lower()` folds ASCII letters only: `wid` finds "Widget", but a non-ASCII letter
+/// matches only in the same case (`é` finds "café", not "CAFÉ"). A PostgreSQL store would
+/// fold by its collation instead (`strpos(lower(name), lower($1)) > 0`).
+public struct SQLiteProductStore: ProductStore {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func createProduct(_ fields: ProductFields) throws -> Product {
+        let now = Timestamps.now()
+        return try database.queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, now,
+                ])
+            return Product(id: db.lastInsertedRowID, fields: fields, createdAt: now, updatedAt: now)
+        }
+    }
+
+    public func product(id: Int64) throws -> Product? {
+        try database.queue.read { db in try Self.product(id: id, in: db) }
+    }
+
+    public func products(matching query: String?, offset: Int, limit: Int) throws -> (products: [Product], total: Int) {
+        // One read transaction: the count and the page come from the same snapshot.
+        try database.queue.read { db in
+            guard let query else {
+                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM products") ?? 0
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM products ORDER BY id LIMIT ? OFFSET ?", arguments: [limit, offset])
+                return (rows.map(Self.product), total)
+            }
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM products WHERE instr(lower(name), lower(?)) > 0",
+                    arguments: [query]) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM products WHERE instr(lower(name), lower(?)) > 0 ORDER BY id LIMIT ? OFFSET ?",
+                arguments: [query, limit, offset])
+            return (rows.map(Self.product), total)
+        }
+    }
+
+    public func replaceProduct(id: Int64, with fields: ProductFields) throws -> Product? {
+        try write(id: id) { _ in fields }
+    }
+
+    public func updateProduct(id: Int64, with changes: ProductChanges) throws -> Product? {
+        try write(id: id) { $0.applying(changes) }
+    }
+
+    public func deleteProduct(id: Int64) throws -> Bool {
+        try database.queue.write { db in
+            try db.execute(sql: "DELETE FROM products WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Reads, changes and stores one product in a single write transaction, so two workers
+    /// patching different fields at once both keep their change. `updated_at` moves only
+    /// when a stored value changes, as an ORM's `onupdate` fires only for a real UPDATE.
+    private func write(id: Int64, _ change: (ProductFields) -> ProductFields) throws -> Product? {
+        try database.queue.write { db in
+            guard let product = try Self.product(id: id, in: db) else { return nil }
+            let fields = change(product.fields)
+            guard fields != product.fields else { return product }
+            let now = Timestamps.now()
+            try db.execute(
+                sql: """
+                    UPDATE products SET name = ?, description = ?, price_cents = ?, currency = ?, stock = ?,
+                        updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, id,
+                ])
+            return Product(id: id, fields: fields, createdAt: product.createdAt, updatedAt: now)
+        }
+    }
+
+    private static func product(id: Int64, in db: GRDB.Database) throws -> Product? {
+        try Row.fetchOne(db, sql: "SELECT * FROM products WHERE id = ?", arguments: [id]).map(product)
+    }
+
+    static func product(_ row: Row) -> Product {
+        Product(
+            id: row["id"],
+            fields: ProductFields(
+                name: row["name"], description: row["description"], priceCents: row["price_cents"],
+                currency: row["currency"], stock: row["stock"]),
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}

@@ -1,0 +1,132 @@
+// Tasks in the embedded SQLite database; parameterised SQL only.
+
+import GRDB
+
+/// ``TaskStore`` on the service's SQLite database.
+///
+/// Every statement binds its values, and every one is scoped by `owner_id`. A conditional
+/// write checks the version in the `UPDATE`/`DELETE` itself, inside GRDB's immediate write
+/// transaction, so concurrent writers from several worker processes conditioned on the
+/// same version give exactly one success.
+public struct SQLiteTaskStore: TaskStore {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func create(owner: Int64, fields: TaskFields) throws -> TaskItem {
+        let now = Timestamps.now()
+        do {
+            return try database.queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+                        """,
+                    arguments: [
+                        owner, fields.title, fields.description, fields.priority, fields.completed, now, now,
+                    ])
+                return TaskItem(
+                    id: db.lastInsertedRowID, ownerID: owner, title: fields.title, description: fields.description,
+                    priority: fields.priority, completed: fields.completed, createdAt: now, updatedAt: now, version: 1)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw TaskStoreError.ownerNotFound
+        }
+    }
+
+    public func task(id: Int64, owner: Int64) throws -> TaskItem? {
+        try database.queue.read { db in try Self.task(db, id: id, owner: owner) }
+    }
+
+    public func tasks(
+        owner: Int64, filter: TaskFilter, sort: TaskSort, offset: Int, limit: Int
+    ) throws
+        -> (tasks: [TaskItem], total: Int)
+    {
+        var conditions = ["owner_id = ?"]
+        var values: [(any DatabaseValueConvertible)?] = [owner]
+        if let completed = filter.completed {
+            conditions.append("completed = ?")
+            values.append(completed)
+        }
+        if let priority = filter.priority {
+            conditions.append("priority = ?")
+            values.append(priority)
+        }
+        // Only fixed fragments are joined into the SQL; every value is bound.
+        let whereClause = conditions.joined(separator: " AND ")
+        return try database.queue.read { db in
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM tasks WHERE \(whereClause)", arguments: StatementArguments(values))
+                ?? 0
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM tasks WHERE \(whereClause) ORDER BY \(Self.orderBy(sort)) LIMIT ? OFFSET ?",
+                arguments: StatementArguments(values + [limit, offset]))
+            return (rows.map(Self.task), total)
+        }
+    }
+
+    public func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem {
+        let now = Timestamps.now()
+        return try database.queue.write { db in
+            // A nil change keeps the column (coalesce); a nil version matches any version.
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET
+                        title = coalesce(?, title), description = coalesce(?, description),
+                        priority = coalesce(?, priority), completed = coalesce(?, completed),
+                        updated_at = ?, version = version + 1
+                    WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)
+                    """,
+                arguments: [
+                    changes.title, changes.description, changes.priority, changes.completed, now, id, owner, version,
+                ])
+            guard db.changesCount == 1, let task = try Self.task(db, id: id, owner: owner) else {
+                throw try Self.failure(db, id: id, owner: owner)
+            }
+            return task
+        }
+    }
+
+    public func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws {
+        try database.queue.write { db in
+            try db.execute(
+                sql: "DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)",
+                arguments: [id, owner, version])
+            if db.changesCount != 1 { throw try Self.failure(db, id: id, owner: owner) }
+        }
+    }
+
+    /// Why a write scoped to (id, owner) changed nothing: the task is not the owner's, or
+    /// its version moved on. Read in the write's own transaction.
+    private static func failure(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskStoreError {
+        let exists =
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?", arguments: [id, owner]) ?? false
+        return exists ? .versionMismatch : .notFound
+    }
+
+    private static func task(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskItem? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ? AND owner_id = ?", arguments: [id, owner])
+            .map(Self.task)
+    }
+
+    /// The ORDER BY of each sort, with the id as tie-breaker; served by the
+    /// (owner_id, created_at) and (owner_id, priority) indexes, which hold the id too.
+    static func orderBy(_ sort: TaskSort) -> String {
+        switch sort {
+        case .createdAt: return "created_at ASC, id ASC"
+        case .createdAtDescending: return "created_at DESC, id DESC"
+        case .priority: return "priority ASC, id ASC"
+        case .priorityDescending: return "priority DESC, id ASC"
+        }
+    }
+
+    static func task(_ row: Row) -> TaskItem {
+        TaskItem(
+            id: row["id"], ownerID: row["owner_id"], title: row["title"], description: row["description"],
+            priority: row["priority"], completed: row["completed"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"], version: row["version"])
+    }
+}

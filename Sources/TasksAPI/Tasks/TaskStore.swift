@@ -1,0 +1,99 @@
+// Where tasks live: the storage interface the task routes use, and its value types.
+
+/// The client-written fields of a new task or of a full replacement (`PUT`).
+public struct TaskFields: Sendable, Equatable {
+    public var title: String
+    public var description: String
+    public var priority: Int
+    public var completed: Bool
+
+    public init(title: String, description: String = "", priority: Int = 3, completed: Bool = false) {
+        self.title = title
+        self.description = description
+        self.priority = priority
+        self.completed = completed
+    }
+}
+
+/// The fields a partial update (`PATCH`) sets; nil leaves the stored value alone.
+public struct TaskChanges: Sendable, Equatable {
+    public var title: String?
+    public var description: String?
+    public var priority: Int?
+    public var completed: Bool?
+
+    public init(title: String? = nil, description: String? = nil, priority: Int? = nil, completed: Bool? = nil) {
+        self.title = title
+        self.description = description
+        self.priority = priority
+        self.completed = completed
+    }
+
+    /// Every field set: a full replacement.
+    public init(_ fields: TaskFields) {
+        self.init(
+            title: fields.title, description: fields.description, priority: fields.priority,
+            completed: fields.completed)
+    }
+}
+
+/// Which of a user's tasks a list shows; nil matches any value.
+public struct TaskFilter: Sendable, Equatable {
+    public var completed: Bool?
+    public var priority: Int?
+
+    public init(completed: Bool? = nil, priority: Int? = nil) {
+        self.completed = completed
+        self.priority = priority
+    }
+}
+
+/// The order of a task list, as the `sort` query parameter spells it. Ties are broken by
+/// id (creation order), so pages never overlap or skip: oldest first, except under
+/// `-created_at` where the newest comes first.
+public enum TaskSort: String, Sendable, CaseIterable, Decodable {
+    case createdAt = "created_at"
+    case createdAtDescending = "-created_at"
+    case priority = "priority"
+    case priorityDescending = "-priority"
+}
+
+/// Why a task could not be changed.
+public enum TaskStoreError: Error, Equatable {
+    /// No task of that id belongs to that owner (another user's task included).
+    case notFound
+    /// The task exists but its version is no longer the one the write was conditioned on.
+    case versionMismatch
+    /// The owner's account no longer exists.
+    case ownerNotFound
+}
+
+/// Where tasks live. Every operation is scoped to an owner: another user's task is
+/// indistinguishable from a missing one. The SQLite implementation is the default; a
+/// PostgreSQL one can fill the same interface without touching the handlers.
+public protocol TaskStore: Sendable {
+    /// Stores a new task at version 1, `created_at` and `updated_at` now.
+    /// - Throws: ``TaskStoreError/ownerNotFound`` when the owner's account is gone.
+    func create(owner: Int64, fields: TaskFields) throws -> TaskItem
+
+    /// The owner's task of that id, or nil.
+    func task(id: Int64, owner: Int64) throws -> TaskItem?
+
+    /// One page of the owner's tasks matching `filter` in `sort` order, and how many match in all.
+    func tasks(
+        owner: Int64, filter: TaskFilter, sort: TaskSort, offset: Int, limit: Int
+    ) throws
+        -> (tasks: [TaskItem], total: Int)
+
+    /// Applies `changes` in one atomic step, increments the version and sets `updated_at`.
+    /// - Parameter version: when given, the write happens only if the stored version is
+    ///   still this one, checked in the same statement (concurrent writers conditioned on
+    ///   the same version: exactly one succeeds).
+    /// - Returns: the task as stored afterwards.
+    /// - Throws: ``TaskStoreError/notFound`` or ``TaskStoreError/versionMismatch``.
+    func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem
+
+    /// Deletes the owner's task, only at `version` when one is given.
+    /// - Throws: ``TaskStoreError/notFound`` or ``TaskStoreError/versionMismatch``.
+    func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws
+}
