@@ -17,6 +17,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     public var count: Int { fields.count }
 
+    /// Makes room for `capacity` fields without reallocating.
+    public mutating func reserveCapacity(_ capacity: Int) {
+        fields.reserveCapacity(capacity)
+    }
+
     public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
 
     /// Appends a field, keeping any existing ones of the same name.
@@ -26,7 +31,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// Sets a field, replacing every existing one of the same name.
     public mutating func replaceOrAdd(name: String, value: String) {
-        remove(name: name)
+        if fields.contains(where: { Self.namesMatch($0.name, name) }) { remove(name: name) }
         fields.append((name, value))
     }
 

@@ -15,6 +15,7 @@ public struct RequestIDMiddleware: Middleware {
             request.id = Self.generate()
         }
         var response = try await next(request)
+        response.headers.reserveCapacity(response.headers.count + 2)
         response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
         if !response.headers.contains("X-Content-Type-Options") {
             response.headers.add(name: "X-Content-Type-Options", value: "nosniff")

@@ -4,10 +4,13 @@
 public typealias Responder = @Sendable (Request) async throws -> Response
 
 /// A route as the router stores it.
-public struct Route: Sendable {
+///
+/// A class, immutable once registered: a request carries its matched route through every
+/// stage, and one reference is cheaper to pass along than a struct of a dozen.
+public final class Route: Sendable {
     public let method: HTTPMethod
     public let pattern: PathPattern
-    public var metadata: RouteMetadata
+    public let metadata: RouteMetadata
     /// The handler wrapped in its blueprint's middleware.
     let responder: Responder
 

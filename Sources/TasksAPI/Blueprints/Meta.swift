@@ -6,9 +6,9 @@ extension Blueprints {
     /// `GET /api/hello`, `GET /api/protected` and `GET /healthz` (API contract §3 and §4).
     static func meta(database: Database) -> [Blueprint] {
         let api = Blueprint("meta", prefix: "/api")
-        api.get("/hello", name: "hello", summary: "A greeting") { _ in
-            .json(["message": "Hello, World!"])
-        }
+        // The greeting never changes: serialised once, not per request.
+        let hello = Response.json(["message": "Hello, World!"])
+        api.get("/hello", name: "hello", summary: "A greeting") { _ in hello }
         api.get("/protected", name: "protected", summary: "The guide's protected route", auth: .accessToken) {
             request in
             .json([
