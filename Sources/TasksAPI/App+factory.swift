@@ -47,6 +47,16 @@ public func makeApplication(
 
     var app = App(logger: logger)
     app.maxContentLength = settings.maxContentLength
+    // Stage order: CORS answers preflights before anything counts them; the rate limit
+    // applies before authentication (flask-limiter's before_request); then auth.
+    app.use(CORSMiddleware(allowedOrigins: settings.corsOrigins))
+    if settings.rateLimitEnabled {
+        app.use(
+            RateLimitMiddleware(
+                defaultLimits: settings.rateLimitDefaultLimits,
+                store: try makeRateLimitStore(settings.rateLimitStorage, database: database),
+                trustedProxies: settings.trustedProxyNetworks))
+    }
     // A logged-out token is refused by every worker: revocation lives in the database.
     let store = accounts.store
     app.use(
@@ -61,4 +71,17 @@ public func makeApplication(
     app.register(Blueprints.products(store: SQLiteProductStore(database: database)))
     if settings.testing { app.register(Blueprints.testing()) }
     return Application(app: app, settings: settings, database: database, accounts: accounts)
+}
+
+/// The counters `RATELIMIT_STORAGE_URL` selects; by default a second connection to the
+/// application database, so every worker process counts in the same table.
+func makeRateLimitStore(_ storage: RateLimitStorage, database: Database) throws -> any RateLimitStore {
+    switch storage {
+    case .database:
+        return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
+    case .sqlite(let path):
+        return try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: false)
+    case .memory:
+        return MemoryRateLimitStore()
+    }
 }

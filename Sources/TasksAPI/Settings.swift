@@ -27,6 +27,12 @@ public struct Settings: Sendable {
     public var rateLimitEnabled: Bool
     public var rateLimitStorageURL: String?
     public var trustedProxies: [String]
+    /// `RATELIMIT_DEFAULT`, parsed.
+    public var rateLimitDefaultLimits: [RateLimit]
+    /// `RATELIMIT_STORAGE_URL`, parsed.
+    public var rateLimitStorage: RateLimitStorage
+    /// `TRUSTED_PROXIES`, parsed.
+    public var trustedProxyNetworks: TrustedProxies
     public var trustProxyAuth: Bool
     public var jwtAccessTokenExpires: Int
     public var jwtRefreshTokenExpires: Int
@@ -69,6 +75,9 @@ public struct Settings: Sendable {
         rateLimitEnabled = try config.bool("RATELIMIT_ENABLED") ?? true
         rateLimitStorageURL = config.string("RATELIMIT_STORAGE_URL").flatMap { $0.isEmpty ? nil : $0 }
         trustedProxies = config.list("TRUSTED_PROXIES") ?? []
+        rateLimitDefaultLimits = try RateLimit.parseList(rateLimitDefault, key: "RATELIMIT_DEFAULT")
+        rateLimitStorage = try RateLimitStorage(url: rateLimitStorageURL)
+        trustedProxyNetworks = try TrustedProxies(trustedProxies, key: "TRUSTED_PROXIES")
         trustProxyAuth = try config.bool("TRUST_PROXY_AUTH") ?? false
         jwtAccessTokenExpires = try config.int("JWT_ACCESS_TOKEN_EXPIRES") ?? 900
         jwtRefreshTokenExpires = try config.int("JWT_REFRESH_TOKEN_EXPIRES") ?? 30 * 24 * 3600
@@ -120,5 +129,37 @@ public enum DatabaseLocation: Sendable, Equatable {
             throw ConfigError("DATABASE_URL: PostgreSQL storage is not available in this version; use SQLite")
         }
         throw ConfigError("DATABASE_URL must start with sqlite:/// (got an unsupported scheme)")
+    }
+}
+
+/// Where rate-limit counters live, from `RATELIMIT_STORAGE_URL`.
+public enum RateLimitStorage: Sendable, Equatable {
+    /// Unset: the application database, shared by every worker (the default).
+    case database
+    /// `sqlite:///path`: a separate SQLite file, shared by every worker that opens it.
+    case sqlite(path: String)
+    /// `memory://`: counters in each worker's memory; per worker, for tests and development only.
+    case memory
+
+    init(url: String?) throws(ConfigError) {
+        guard let url, !url.isEmpty else {
+            self = .database
+            return
+        }
+        if url.hasPrefix("sqlite:///") {
+            let path = String(url.dropFirst("sqlite:///".count))
+            guard !path.isEmpty else { throw ConfigError("RATELIMIT_STORAGE_URL names no SQLite file") }
+            self = .sqlite(path: path)
+            return
+        }
+        if url == "memory://" {
+            self = .memory
+            return
+        }
+        // The URL itself is not repeated: it may hold a password.
+        let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        throw ConfigError(
+            "RATELIMIT_STORAGE_URL must be sqlite:///path or memory:// (or unset for the application database), "
+                + "got scheme '\(scheme)'")
     }
 }

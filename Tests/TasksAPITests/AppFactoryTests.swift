@@ -26,7 +26,12 @@ struct AppFactoryTests {
             let response = await client.get("/api/hello")
             #expect(response.status == 200)
             #expect(response.text == #"{"message": "Hello, World!"}"#)
-            #expect(response.headers.map(\.name) == ["Content-Type", "X-Request-Id", "X-Content-Type-Options"])
+            // The default rate limit (API contract §6) applies to /api/hello too.
+            #expect(
+                response.headers.map(\.name) == [
+                    "Content-Type", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Request-Id",
+                    "X-Content-Type-Options",
+                ])
             #expect(response.headers["Content-Type"] == "application/json")
             #expect(response.headers["X-Content-Type-Options"] == "nosniff")
             let id = try #require(response.headers["X-Request-Id"])
@@ -114,7 +119,7 @@ struct AppFactoryTests {
     @Test("migrations are applied once, even when the factory runs twice on the same file")
     func migrationsOnce() async throws {
         try await withTemporaryDirectory { folder in
-            let all = ["v1_service_info", "v2_accounts", "v3_tasks", "v4_products"]
+            let all = ["v1_service_info", "v2_accounts", "v3_tasks", "v4_products", "v5_rate_limits"]
             let first = try await build(folder)
             #expect(try first.database.appliedMigrations() == all)
             let second = try await build(folder)

@@ -28,11 +28,14 @@ public final class Blueprint {
 
     /// Registers a handler for a method and path (relative to the prefix).
     ///
-    /// - Parameter auth: What ``AuthMiddleware`` requires of the caller, such as
-    ///   `.accessToken(role: "admin")`; nothing by default.
+    /// - Parameters:
+    ///   - auth: What ``AuthMiddleware`` requires of the caller, such as
+    ///     `.accessToken(role: "admin")`; nothing by default.
+    ///   - limit: The route's own rate limits, replacing the default ones (flask-limiter's
+    ///     `@limiter.limit`); `[]` exempts the route; nil (the default) uses the default limits.
     public func route(
         _ method: HTTPMethod, _ path: String, name: String? = nil, summary: String = "",
-        auth: AuthRequirement = .none, handler: @escaping Responder
+        auth: AuthRequirement = .none, limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
         let fullPath = prefix + (path == "/" && !prefix.isEmpty ? "" : path)
         let pattern = PathPattern(fullPath.isEmpty ? "/" : fullPath)
@@ -40,43 +43,44 @@ public final class Blueprint {
         routes.append(
             Route(
                 method: method, pattern: pattern,
-                metadata: RouteMetadata(name: endpoint, summary: summary, blueprint: self.name, auth: auth),
+                metadata: RouteMetadata(
+                    name: endpoint, summary: summary, blueprint: self.name, auth: auth, rateLimit: limit),
                 responder: handler))
     }
 
     public func get(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        handler: @escaping Responder
+        limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
-        route(.get, path, name: name, summary: summary, auth: auth, handler: handler)
+        route(.get, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
     }
 
     public func post(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        handler: @escaping Responder
+        limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
-        route(.post, path, name: name, summary: summary, auth: auth, handler: handler)
+        route(.post, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
     }
 
     public func put(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        handler: @escaping Responder
+        limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
-        route(.put, path, name: name, summary: summary, auth: auth, handler: handler)
+        route(.put, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
     }
 
     public func patch(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        handler: @escaping Responder
+        limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
-        route(.patch, path, name: name, summary: summary, auth: auth, handler: handler)
+        route(.patch, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
     }
 
     public func delete(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        handler: @escaping Responder
+        limit: [RateLimit]? = nil, handler: @escaping Responder
     ) {
-        route(.delete, path, name: name, summary: summary, auth: auth, handler: handler)
+        route(.delete, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
     }
 
     /// The routes with this blueprint's middleware wrapped around each handler.

@@ -31,11 +31,18 @@ public struct RouteMetadata: Sendable {
     public var blueprint: String
     /// The authentication ``AuthMiddleware`` applies; ``AuthRequirement/none`` by default.
     public var auth: AuthRequirement = .none
+    /// The route's own limits for ``RateLimitMiddleware``, replacing the default ones;
+    /// nil uses the default, an empty list exempts the route.
+    public var rateLimit: [RateLimit]?
 
-    public init(name: String = "", summary: String = "", blueprint: String = "", auth: AuthRequirement = .none) {
+    public init(
+        name: String = "", summary: String = "", blueprint: String = "", auth: AuthRequirement = .none,
+        rateLimit: [RateLimit]? = nil
+    ) {
         self.name = name
         self.summary = summary
         self.blueprint = blueprint
         self.auth = auth
+        self.rateLimit = rateLimit
     }
 }

@@ -3,7 +3,8 @@
 import Flagon
 
 extension Blueprints {
-    /// `GET /api/hello`, `GET /api/protected` and `GET /healthz` (API contract §3 and §4).
+    /// `GET /api/hello`, `GET /api/protected`, `GET /api/limited-endpoint` and `GET /healthz`
+    /// (API contract §3, §4 and §6).
     static func meta(database: Database) -> [Blueprint] {
         let api = Blueprint("meta", prefix: "/api")
         // The greeting never changes: serialised once, not per request.
@@ -15,6 +16,13 @@ extension Blueprints {
                 "msg": "Access granted to protected resource", "user": .string(request.identity?.name ?? ""),
             ])
         }
+
+        // The guide's `@limiter.limit("5 per minute")` example: this limit replaces the default.
+        let limited = Response.json(["message": "This endpoint is rate limited"])
+        api.get(
+            "/limited-endpoint", name: "limited_endpoint", summary: "Limited to 5 requests per minute per client",
+            limit: [RateLimit(5, per: .minute)]
+        ) { _ in limited }
 
         let health = Blueprint("health")
         health.get("/healthz", name: "healthz", summary: "Liveness and database check") { _ in

@@ -86,6 +86,11 @@ enum Migrations {
             // with their descriptions. (A substring test cannot seek in any index.)
             try db.execute(sql: "CREATE INDEX products_name ON products (name)")
         }
+        migrator.registerMigration("v5_rate_limits") { db in
+            // Fixed-window counters shared by every worker (SQLiteRateLimitStore). The key
+            // names endpoint, limit, client and window start; rows of ended windows are pruned.
+            try db.execute(sql: SQLiteRateLimitStore.createTableSQL)
+        }
         return migrator
     }()
 }

@@ -1,5 +1,6 @@
 // Accounts and revoked tokens in the embedded SQLite database; parameterised SQL only.
 
+import Flagon
 import Foundation
 import GRDB
 
@@ -83,16 +84,6 @@ public struct SQLiteAccountStore: AccountStore {
 
 /// Timestamps as the API renders them: RFC 3339, UTC, whole seconds, `Z`.
 enum Timestamps {
-    static func now() -> String {
-        render(Int64(Date().timeIntervalSince1970))
-    }
-
-    static func render(_ seconds: Int64) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
+    static func now() -> String { RFC3339.now() }
+    static func render(_ seconds: Int64) -> String { RFC3339.format(seconds: seconds) }
 }

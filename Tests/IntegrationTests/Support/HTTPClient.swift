@@ -33,6 +33,9 @@ struct HTTPClientError: Error, CustomStringConvertible {
 struct HTTPClient: Sendable {
     let port: UInt16
     var timeoutSeconds = 15
+    /// The local IPv4 address to send from (any 127.x works on loopback), so tests can appear
+    /// to nginx as different clients (`REMOTE_ADDR`); nil lets the kernel choose.
+    var sourceAddress: String?
 
     func get(_ target: String, headers: [(String, String)] = []) throws -> HTTPResult {
         try send("GET", target, headers: headers)
@@ -56,6 +59,19 @@ struct HTTPClient: Sendable {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let sourceAddress {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                throw HTTPClientError(description: "bind to \(sourceAddress): \(String(cString: strerror(errno)))")
+            }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian

@@ -70,6 +70,9 @@ final class LiveService: @unchecked Sendable {
         }
         env["INSTANCE_PATH"] = base.appendingPathComponent("instance").path
         env["LOG_LEVEL"] = "info"
+        // Pool and transport tests send hundreds of requests from one address, past the default
+        // limit (50 per hour); the rate-limit tests turn the limiter on in `environment`.
+        env["RATELIMIT_ENABLED"] = "false"
         if let maxContentLength { env["MAX_CONTENT_LENGTH"] = String(maxContentLength) }
         for (key, value) in environment { env[key] = value }
         self.environment = env

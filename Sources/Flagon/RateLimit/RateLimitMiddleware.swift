@@ -1,0 +1,105 @@
+// Applies the default and per-route rate limits before authentication, as flask-limiter does.
+
+/// Counts requests per route and per client in fixed windows and answers `429` past a limit.
+///
+/// - A route's own limits (``RouteMetadata/rateLimit``) replace the default ones; an empty list
+///   exempts the route. Paths in `exemptPaths` (`/healthz`, `/openapi.json`, `/docs`) are
+///   exempt, and so are requests that matched no route (404, 405, automatic `OPTIONS`):
+///   only requests a route answers count.
+/// - Counter key: endpoint name, limit, client address (``TrustedProxies``) and window start,
+///   as flask-limiter keys them.
+/// - Limits are hit in order; the first one exceeded stops the request (`429` with
+///   `Retry-After` and the limit as its message, `5 per 1 minute`), as flask-limiter does.
+/// - Every response of a limited route, errors included, carries `X-RateLimit-Limit`,
+///   `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds) of the most restrictive
+///   limit: the one with the fewest hits remaining (the later reset on a tie).
+/// - A store failure propagates (a logged `500`), as flask-limiter without `SWALLOW_ERRORS`.
+///
+/// ```swift
+/// app.use(RateLimitMiddleware(defaultLimits: [RateLimit(50, per: .hour)], store: MemoryRateLimitStore()))
+/// ```
+public struct RateLimitMiddleware: Middleware {
+    public static let defaultExemptPaths: Set<String> = ["/healthz", "/openapi.json", "/docs"]
+
+    let defaultLimits: [RateLimit]
+    let store: any RateLimitStore
+    let trustedProxies: TrustedProxies
+    let exemptPaths: Set<String>
+    let isEnabled: Bool
+    let now: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - defaultLimits: `RATELIMIT_DEFAULT`, for routes that declare none.
+    ///   - store: The shared counters.
+    ///   - trustedProxies: `TRUSTED_PROXIES`, for the client address.
+    ///   - exemptPaths: Paths never limited.
+    ///   - isEnabled: `RATELIMIT_ENABLED`; when false every request passes untouched.
+    ///   - now: The clock, in epoch seconds.
+    public init(
+        defaultLimits: [RateLimit], store: any RateLimitStore, trustedProxies: TrustedProxies = TrustedProxies(),
+        exemptPaths: Set<String> = RateLimitMiddleware.defaultExemptPaths, isEnabled: Bool = true,
+        now: @escaping @Sendable () -> Int64 = UnixTime.now
+    ) {
+        self.defaultLimits = defaultLimits
+        self.store = store
+        self.trustedProxies = trustedProxies
+        self.exemptPaths = exemptPaths
+        self.isEnabled = isEnabled
+        self.now = now
+    }
+
+    public func respond(to request: Request, next: Responder) async throws -> Response {
+        guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
+            !exemptPaths.contains(request.path)
+        else { return try await next(request) }
+        let limits = route.metadata.rateLimit ?? defaultLimits
+        guard !limits.isEmpty else { return try await next(request) }
+
+        let client = trustedProxies.clientAddress(of: request)
+        let now = now()
+        var shown: RateLimitState?
+        for limit in limits {
+            let key =
+                "\(route.metadata.name)/\(limit.amount)/\(limit.multiple)/\(limit.unit.rawValue)/\(client)/"
+                + "\(limit.windowStart(at: now))"
+            let hit = try store.hit(key: key, window: limit.window, now: now)
+            let state = RateLimitState(limit: limit, hit: hit)
+            if hit.count > limit.amount {
+                var headers = state.headers
+                headers.add(name: "Retry-After", value: String(max(1, hit.windowEnd - now)))
+                throw HTTPError(.tooManyRequests, message: limit.description, headers: headers)
+            }
+            if shown.map({ state.isMoreRestrictive(than: $0) }) ?? true { shown = state }
+        }
+
+        var response: Response
+        do {
+            response = try await next(request)
+        } catch let error as HTTPError {
+            response = error.response
+        }
+        if let shown {
+            for field in shown.headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
+        }
+        return response
+    }
+}
+
+/// One limit's standing after a hit.
+struct RateLimitState {
+    let limit: RateLimit
+    let hit: RateLimitHit
+
+    var remaining: Int { max(0, limit.amount - hit.count) }
+
+    func isMoreRestrictive(than other: RateLimitState) -> Bool {
+        remaining != other.remaining ? remaining < other.remaining : hit.windowEnd > other.hit.windowEnd
+    }
+
+    var headers: HTTPHeaders {
+        [
+            "X-RateLimit-Limit": String(limit.amount), "X-RateLimit-Remaining": String(remaining),
+            "X-RateLimit-Reset": String(hit.windowEnd),
+        ]
+    }
+}

@@ -1,0 +1,106 @@
+// The client address a rate limit counts: REMOTE_ADDR, or X-Forwarded-For behind trusted proxies.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An IPv4 or IPv6 network such as `10.0.0.0/8` or `fd00::/8`; a bare address is a /32 or /128.
+public struct IPNetwork: Sendable, Hashable {
+    /// 4 bytes for IPv4, 16 for IPv6.
+    public let bytes: [UInt8]
+    public let prefixLength: Int
+
+    /// Parses CIDR notation; nil if malformed.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = IPNetwork.address(String(parts[0])) else { return nil }
+        let bits = address.count * 8
+        var length = bits
+        if parts.count == 2 {
+            guard let declared = Int(parts[1]), (0...bits).contains(declared) else { return nil }
+            length = declared
+        }
+        bytes = address
+        prefixLength = length
+    }
+
+    /// Whether an address (text) lies in this network. IPv4-mapped IPv6 addresses count as IPv4.
+    public func contains(_ address: String) -> Bool {
+        guard let other = IPNetwork.address(address) else { return false }
+        return contains(bytes: other)
+    }
+
+    func contains(bytes other: [UInt8]) -> Bool {
+        guard other.count == bytes.count else { return false }
+        var remaining = prefixLength
+        for (a, b) in zip(bytes, other) where remaining > 0 {
+            let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))
+            guard a & mask == b & mask else { return false }
+            remaining -= 8
+        }
+        return true
+    }
+
+    /// The bytes of an IPv4 or IPv6 address, IPv4-mapped IPv6 reduced to IPv4; nil if not an address.
+    static func address(_ text: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        if text.contains(":") {
+            guard inet_pton(AF_INET6, text, &buffer) == 1 else { return nil }
+            if buffer[0..<10].allSatisfy({ $0 == 0 }) && buffer[10] == 0xFF && buffer[11] == 0xFF {
+                return Array(buffer[12..<16])
+            }
+            return buffer
+        }
+        guard inet_pton(AF_INET, text, &buffer) == 1 else { return nil }
+        return Array(buffer[0..<4])
+    }
+}
+
+/// The proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` entries are believed.
+///
+/// The client is `REMOTE_ADDR` unless that peer is a trusted proxy; then it is the right-most
+/// `X-Forwarded-For` entry that is not a trusted proxy. Entries left of it are whatever the
+/// client wrote and are never used, so a client cannot choose its own key.
+public struct TrustedProxies: Sendable {
+    public let networks: [IPNetwork]
+
+    public init(networks: [IPNetwork] = []) { self.networks = networks }
+
+    /// Parses CIDRs (IPv4 and IPv6).
+    /// - Throws: ``ConfigError`` naming `key` and the malformed entry.
+    public init(_ cidrs: [String], key: String = "TRUSTED_PROXIES") throws(ConfigError) {
+        var networks: [IPNetwork] = []
+        for cidr in cidrs {
+            guard let network = IPNetwork(cidr) else {
+                throw ConfigError("\(key): '\(cidr)' is not an IP address or CIDR network")
+            }
+            networks.append(network)
+        }
+        self.networks = networks
+    }
+
+    public func isTrusted(_ address: String) -> Bool {
+        guard !networks.isEmpty, let bytes = IPNetwork.address(address) else { return false }
+        return networks.contains { $0.contains(bytes: bytes) }
+    }
+
+    /// The address a request's rate limits count against.
+    public func clientAddress(of request: Request) -> String {
+        clientAddress(
+            remoteAddress: request.remoteAddress, forwardedFor: request.headers.values(for: "X-Forwarded-For"))
+    }
+
+    /// The address to count: see the type's description.
+    public func clientAddress(remoteAddress: String, forwardedFor: [String]) -> String {
+        guard !networks.isEmpty, isTrusted(remoteAddress) else { return remoteAddress }
+        let entries = forwardedFor.flatMap { $0.split(separator: ",") }.map { String($0).trimmed }
+            .filter { !$0.isEmpty }
+        for entry in entries.reversed() where !isTrusted(entry) { return entry }
+        // Every hop is a trusted proxy: the request came from inside; the left-most is the origin.
+        return entries.first ?? remoteAddress
+    }
+}

@@ -1,0 +1,192 @@
+// The SQLite rate-limit store: exact totals across connections, window rollover, pruning; wiring.
+
+import Flagon
+import Foundation
+import GRDB
+import Synchronization
+import TasksAPI
+import Testing
+
+@Suite("SQLite rate-limit store")
+struct RateLimitStoreTests {
+    /// A migrated application database in `folder`, as a worker would find it.
+    private func migratedDatabase(_ folder: String) throws -> TasksAPI.Database {
+        let database = try TasksAPI.Database(path: folder + "/app.sqlite")
+        try database.migrate()
+        return database
+    }
+
+    @Test("two connections (as two workers) incrementing one counter concurrently lose no hit")
+    func exactTotalsAcrossConnections() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let stores = try (0..<2).map { _ in
+                try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
+            }
+            let counts = Mutex<[Int]>([])
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { index in
+                for _ in 0..<50 {
+                    do {
+                        let hit = try stores[index % 2].hit(key: "route/5/1/minute/127.0.0.1/60", window: 60, now: 90)
+                        counts.withLock { $0.append(hit.count) }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            #expect(failures.withLock { $0 } == [])
+            // Every hit saw a distinct count: the upserts were atomic.
+            #expect(counts.withLock { $0.sorted() } == Array(1...400))
+            #expect(try stores[0].hit(key: "route/5/1/minute/127.0.0.1/60", window: 60, now: 119).count == 401)
+        }
+    }
+
+    @Test("the window end is aligned; a new window's key starts at 1")
+    func windowRollover() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let store = try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
+            #expect(try store.hit(key: "k/60", window: 60, now: 61) == RateLimitHit(count: 1, windowEnd: 120))
+            #expect(try store.hit(key: "k/60", window: 60, now: 119) == RateLimitHit(count: 2, windowEnd: 120))
+            #expect(try store.hit(key: "k/120", window: 60, now: 120) == RateLimitHit(count: 1, windowEnd: 180))
+            #expect(try store.hit(key: "day", window: 86_400, now: 86_400 + 5).windowEnd == 2 * 86_400)
+        }
+    }
+
+    @Test("ended windows are pruned every Nth hit and on demand; live ones stay")
+    func pruning() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let store = try SQLiteRateLimitStore(
+                path: database.path, sharesApplicationDatabase: true, pruneInterval: 4)
+            _ = try store.hit(key: "a/0", window: 60, now: 10)
+            _ = try store.hit(key: "b/0", window: 60, now: 10)
+            _ = try store.hit(key: "c/60", window: 60, now: 70)
+            #expect(try store.rowCount() == 3)
+            // The fourth hit prunes the two rows whose window ended at 60.
+            _ = try store.hit(key: "c/60", window: 60, now: 71)
+            #expect(try store.rowCount() == 1)
+            _ = try store.hit(key: "d/120", window: 60, now: 130)
+            try store.prune(now: 130)
+            #expect(try store.rowCount() == 1)
+        }
+    }
+
+    @Test("a dedicated counters file gets its own table")
+    func dedicatedFile() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = try SQLiteRateLimitStore(
+                path: folder + "/limits/counters.sqlite", sharesApplicationDatabase: false)
+            #expect(try store.hit(key: "x", window: 1, now: 5) == RateLimitHit(count: 1, windowEnd: 6))
+            let again = try SQLiteRateLimitStore(
+                path: folder + "/limits/counters.sqlite", sharesApplicationDatabase: false)
+            #expect(try again.hit(key: "x", window: 1, now: 5).count == 2)
+        }
+    }
+
+    // MARK: the application
+
+    private func build(_ folder: String, _ overrides: [String: String] = [:]) async throws -> Application {
+        let config = try await Config.load(overrides: overrides, environment: [:], instancePath: folder)
+        return try await makeApplication(config: config, logger: quietLogger)
+    }
+
+    @Test("GET /api/limited-endpoint: 5 per minute, then 429 naming the limit; /healthz is exempt")
+    func limitedEndpoint() async throws {
+        try await withTemporaryDirectory { folder in
+            let client = TestClient(app: try await build(folder).app)
+            for remaining in (0...4).reversed() {
+                let response = await client.get("/api/limited-endpoint")
+                #expect(response.status == 200)
+                #expect(response.text == #"{"message": "This endpoint is rate limited"}"#)
+                #expect(response.headers["X-RateLimit-Limit"] == "5")
+                #expect(response.headers["X-RateLimit-Remaining"] == String(remaining))
+            }
+            let refused = await client.get("/api/limited-endpoint")
+            #expect(refused.status == 429)
+            #expect(refused["message"] == "5 per 1 minute")
+            #expect(refused.headers["Retry-After"] != nil)
+            // Another route still has the default limit, its own counter.
+            let hello = await client.get("/api/hello")
+            #expect(hello.status == 200)
+            #expect(hello.headers["X-RateLimit-Limit"] == "50")
+            let health = await client.get("/healthz")
+            #expect(health.headers["X-RateLimit-Limit"] == nil)
+        }
+    }
+
+    @Test("the counters are in the application database: a second app on the same file shares them")
+    func sharedThroughDatabase() async throws {
+        try await withTemporaryDirectory { folder in
+            let first = TestClient(app: try await build(folder).app)
+            let second = TestClient(app: try await build(folder).app)
+            for _ in 0..<3 { #expect(await first.get("/api/limited-endpoint").status == 200) }
+            for _ in 0..<2 { #expect(await second.get("/api/limited-endpoint").status == 200) }
+            #expect(await first.get("/api/limited-endpoint").status == 429)
+            #expect(await second.get("/api/limited-endpoint").status == 429)
+        }
+    }
+
+    @Test("RATELIMIT_ENABLED=false: no headers, no 429")
+    func disabled() async throws {
+        try await withTemporaryDirectory { folder in
+            let client = TestClient(app: try await build(folder, ["RATELIMIT_ENABLED": "false"]).app)
+            for _ in 0..<7 {
+                let response = await client.get("/api/limited-endpoint")
+                #expect(response.status == 200)
+                #expect(response.headers["X-RateLimit-Limit"] == nil)
+            }
+        }
+    }
+
+    @Test("RATELIMIT_STORAGE_URL: sqlite:/// and memory:// work; CORS_ORIGINS is wired")
+    func storageChoicesAndCORS() async throws {
+        try await withTemporaryDirectory { folder in
+            for url in ["sqlite:///\(folder)/limits.sqlite", "memory://"] {
+                let app = try await build(
+                    folder + "/\(url.hasPrefix("memory") ? "m" : "s")",
+                    [
+                        "RATELIMIT_STORAGE_URL": url, "RATELIMIT_DEFAULT": "1 per hour",
+                        "CORS_ORIGINS": "https://a.example",
+                    ]
+                ).app
+                let client = TestClient(app: app)
+                let first = await client.get("/api/hello", headers: ["Origin": "https://a.example"])
+                #expect(first.status == 200)
+                #expect(first.headers["Access-Control-Allow-Origin"] == "https://a.example")
+                let refused = await client.get("/api/hello", headers: ["Origin": "https://a.example"])
+                #expect(refused.status == 429)
+                #expect(refused.headers["Access-Control-Allow-Origin"] == "https://a.example")
+            }
+            #expect(FileManager.default.fileExists(atPath: folder + "/limits.sqlite"))
+        }
+    }
+
+    @Test(
+        "bad rate-limit settings stop start-up with a one-line message naming the key",
+        arguments: [
+            ("RATELIMIT_DEFAULT", "lots per day"), ("RATELIMIT_DEFAULT", "5 per fortnight"),
+            ("RATELIMIT_STORAGE_URL", "redis://user:hunter2@cache:6379"), ("RATELIMIT_STORAGE_URL", "sqlite:///"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
+        ])
+    func badSettings(key: String, value: String) async throws {
+        let error = try await settingsError([key: value])
+        #expect(error?.message.contains(key) == true)
+        #expect(error?.message.contains("hunter2") == false)
+        #expect(error?.message.contains("\n") == false)
+    }
+
+    @Test("RATELIMIT_STORAGE_URL is parsed")
+    func storageParsed() async throws {
+        #expect(try await loadSettings([:]).rateLimitStorage == .database)
+        #expect(try await loadSettings(["RATELIMIT_STORAGE_URL": "memory://"]).rateLimitStorage == .memory)
+        #expect(
+            try await loadSettings(["RATELIMIT_STORAGE_URL": "sqlite:////tmp/x.sqlite"]).rateLimitStorage
+                == .sqlite(path: "/tmp/x.sqlite"))
+        #expect(
+            try await loadSettings([:]).rateLimitDefaultLimits == [
+                RateLimit(200, per: .day), RateLimit(50, per: .hour),
+            ])
+    }
+}
