@@ -7,12 +7,15 @@ run:
 	scripts/run
 
 # Install what is missing and run every test: unit, integration (real nginx and
-# workers), the nginx config check and the format lint.
+# workers), the nginx config check, the OpenAPI document through openapi-spec-validator,
+# schemathesis against the live service through nginx, and the format lint.
 test:
 	scripts/install-deps test
 	swift build --build-tests
 	swift test
 	scripts/check-nginx-configs
+	scripts/check-openapi
+	scripts/check-schemathesis
 	swift format lint --strict --recursive Sources Tests Package.swift
 
 # Throughput, latency and memory against a C libfcgi baseline behind the same nginx.

@@ -76,6 +76,11 @@ public struct App: Sendable {
         return response
     }
 
+    /// The application's rate limiter, if it has one; the OpenAPI document documents its `429`.
+    var rateLimiter: RateLimitMiddleware? {
+        middleware.lazy.compactMap { $0 as? RateLimitMiddleware }.first
+    }
+
     private mutating func rebuild() {
         responder = chain(middleware, around: Self.dispatch(maxContentLength: maxContentLength))
     }

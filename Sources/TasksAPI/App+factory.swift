@@ -9,6 +9,10 @@ public struct Application: Sendable {
     public let settings: Settings
     public let database: Database
     public let accounts: Accounts
+
+    /// The title and version of the API in its OpenAPI document.
+    public static let title = "tasks-api"
+    public static let version = "1.0.0"
 }
 
 /// Builds the application from layered configuration: validates the settings (refusing
@@ -63,13 +67,16 @@ public func makeApplication(
         AuthMiddleware(signer: signer, trustProxyHeaders: settings.trustProxyAuth) { jti in
             try store.isRevoked(jti: jti)
         })
+    let docs = APIDocs(title: Application.title)
     app.register(Blueprints.home())
-    for blueprint in Blueprints.meta(database: database) { app.register(blueprint) }
+    for blueprint in Blueprints.meta(database: database, docs: docs) { app.register(blueprint) }
     app.register(Blueprints.auth(accounts: accounts, tokens: tokens))
     app.register(Blueprints.users(accounts: accounts))
     app.register(Blueprints.tasks(store: SQLiteTaskStore(database: database)))
     app.register(Blueprints.products(store: SQLiteProductStore(database: database)))
     if settings.testing { app.register(Blueprints.testing()) }
+    // Last: the document describes every route registered above, its own included.
+    docs.publish(app.openAPIDocument(title: Application.title, version: Application.version))
     return Application(app: app, settings: settings, database: database, accounts: accounts)
 }
 

@@ -11,7 +11,9 @@ struct TasksAPICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks-api",
         abstract: "The tasks REST API as a FastCGI worker pool behind nginx.",
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self]
+        subcommands: [
+            Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self, OpenAPICommand.self, Routes.self,
+        ]
     )
 }
 

@@ -33,9 +33,16 @@ public final class Blueprint {
     ///     `.accessToken(role: "admin")`; nothing by default.
     ///   - limit: The route's own rate limits, replacing the default ones (flask-limiter's
     ///     `@limiter.limit`); `[]` exempts the route; nil (the default) uses the default limits.
+    ///   - body: The JSON body's schema, for the OpenAPI document (flask-smorest's `@blp.arguments`).
+    ///   - query: The query parameters' schema, for the OpenAPI document.
+    ///   - response: The success response, for the OpenAPI document (`@blp.response`).
+    ///   - errors: Error statuses to document beyond those the other declarations imply.
+    ///   - etag: Whether the route sends an `ETag` and honours conditional headers.
     public func route(
         _ method: HTTPMethod, _ path: String, name: String? = nil, summary: String = "",
-        auth: AuthRequirement = .none, limit: [RateLimit]? = nil, handler: @escaping Responder
+        auth: AuthRequirement = .none, limit: [RateLimit]? = nil, body: ObjectSchema? = nil,
+        query: ObjectSchema? = nil, response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false,
+        handler: @escaping Responder
     ) {
         let fullPath = prefix + (path == "/" && !prefix.isEmpty ? "" : path)
         let pattern = PathPattern(fullPath.isEmpty ? "/" : fullPath)
@@ -44,43 +51,59 @@ public final class Blueprint {
             Route(
                 method: method, pattern: pattern,
                 metadata: RouteMetadata(
-                    name: endpoint, summary: summary, blueprint: self.name, auth: auth, rateLimit: limit),
+                    name: endpoint, summary: summary, blueprint: self.name, auth: auth, rateLimit: limit,
+                    body: body, query: query, response: response, errors: errors, etag: etag),
                 responder: handler))
     }
 
     public func get(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        limit: [RateLimit]? = nil, handler: @escaping Responder
+        limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
-        route(.get, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
+        route(
+            .get, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func post(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        limit: [RateLimit]? = nil, handler: @escaping Responder
+        limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
-        route(.post, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
+        route(
+            .post, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func put(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        limit: [RateLimit]? = nil, handler: @escaping Responder
+        limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
-        route(.put, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
+        route(
+            .put, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func patch(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        limit: [RateLimit]? = nil, handler: @escaping Responder
+        limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
-        route(.patch, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
+        route(
+            .patch, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func delete(
         _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
-        limit: [RateLimit]? = nil, handler: @escaping Responder
+        limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
-        route(.delete, path, name: name, summary: summary, auth: auth, limit: limit, handler: handler)
+        route(
+            .delete, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            response: response, errors: errors, etag: etag, handler: handler)
     }
 
     /// The routes with this blueprint's middleware wrapped around each handler.

@@ -34,15 +34,32 @@ public struct RouteMetadata: Sendable {
     /// The route's own limits for ``RateLimitMiddleware``, replacing the default ones;
     /// nil uses the default, an empty list exempts the route.
     public var rateLimit: [RateLimit]?
+    /// The JSON body the route reads, for documentation (and its `400`, `413`, `415`).
+    public var body: ObjectSchema?
+    /// The query parameters the route reads, for documentation (and its `400`).
+    public var query: ObjectSchema?
+    /// What the route answers on success; nil documents a plain `200`.
+    public var response: RouteResponse?
+    /// Error statuses the route answers beyond those its declarations imply (`409`, say).
+    public var errors: [HTTPStatus]
+    /// Whether the route sends a strong `ETag` and honours `If-None-Match` (`304` on `GET`)
+    /// and `If-Match` (`412` on writes).
+    public var etag: Bool
 
     public init(
         name: String = "", summary: String = "", blueprint: String = "", auth: AuthRequirement = .none,
-        rateLimit: [RateLimit]? = nil
+        rateLimit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false
     ) {
         self.name = name
         self.summary = summary
         self.blueprint = blueprint
         self.auth = auth
         self.rateLimit = rateLimit
+        self.body = body
+        self.query = query
+        self.response = response
+        self.errors = errors
+        self.etag = etag
     }
 }

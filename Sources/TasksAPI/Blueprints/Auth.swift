@@ -7,15 +7,22 @@ extension Blueprints {
     static func auth(accounts: Accounts, tokens: TokenIssuer) -> Blueprint {
         let auth = Blueprint("auth", prefix: "/api/auth")
 
-        auth.post("/register", name: "register", summary: "Create an account") { request in
+        auth.post(
+            "/register", name: "register", summary: "Create an account", body: RegisterInput.schema,
+            response: .json("The new account.", schema: Schemas.registeredUser, status: .created),
+            errors: [.conflict]
+        ) { request in
             let user = try accounts.create(try request.decode(RegisterInput.self))
             return .json(
                 ["id": .integer(user.id), "username": .string(user.username), "roles": .array([])],
                 status: .created)
         }
 
-        auth.post("/login", name: "login", summary: "Exchange credentials for an access and a refresh token") {
-            request in
+        auth.post(
+            "/login", name: "login", summary: "Exchange credentials for an access and a refresh token",
+            body: LoginInput.schema, response: .json("The tokens.", schema: Schemas.tokenPair),
+            errors: [.unauthorized]
+        ) { request in
             let user = try accounts.authenticate(try request.decode(LoginInput.self))
             let access = tokens.issue(.access, subject: String(user.id), name: user.username, roles: user.roles)
             let refresh = tokens.issue(.refresh, subject: String(user.id), name: user.username, roles: user.roles)
@@ -25,8 +32,10 @@ extension Blueprints {
             ])
         }
 
-        auth.post("/refresh", name: "refresh", summary: "A new access token for a refresh token", auth: .refreshToken) {
-            request in
+        auth.post(
+            "/refresh", name: "refresh", summary: "A new access token for a refresh token", auth: .refreshToken,
+            response: .json("A new access token.", schema: Schemas.accessToken)
+        ) { request in
             // The account is read again: a deleted user gets no new token, and changed roles apply.
             let user = try accounts.currentUser(of: request.identity)
             let access = tokens.issue(.access, subject: String(user.id), name: user.username, roles: user.roles)
@@ -35,8 +44,10 @@ extension Blueprints {
             ])
         }
 
-        auth.post("/logout", name: "logout", summary: "Revoke the token sent, in every worker", auth: .anyToken) {
-            request in
+        auth.post(
+            "/logout", name: "logout", summary: "Revoke the token sent, in every worker", auth: .anyToken,
+            response: .noContent("The token is revoked.")
+        ) { request in
             guard let identity = request.identity, let jti = identity.tokenID, let expiresAt = identity.expiresAt else {
                 throw HTTPError(.unauthorized, headers: ["WWW-Authenticate": "Bearer"])
             }

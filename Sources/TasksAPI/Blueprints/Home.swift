@@ -6,7 +6,10 @@ extension Blueprints {
     /// The guide's Replit Auth page: who is signed in, or how to sign in.
     static func home() -> Blueprint {
         let home = Blueprint("home")
-        home.get("/", name: "index", summary: "The signed-in user, or a login page", auth: .optional) { request in
+        home.get(
+            "/", name: "index", summary: "The signed-in user, or a login page", auth: .optional,
+            response: .html("The signed-in user, or how to sign in.")
+        ) { request in
             guard let identity = request.identity else {
                 return .html(
                     page(

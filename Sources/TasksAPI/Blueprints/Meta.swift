@@ -3,15 +3,19 @@
 import Flagon
 
 extension Blueprints {
-    /// `GET /api/hello`, `GET /api/protected`, `GET /api/limited-endpoint` and `GET /healthz`
-    /// (API contract §3, §4 and §6).
-    static func meta(database: Database) -> [Blueprint] {
+    /// `GET /api/hello`, `GET /api/protected`, `GET /api/limited-endpoint`, `GET /healthz`,
+    /// `GET /openapi.json` and `GET /docs` (API contract §3, §4 and §6).
+    static func meta(database: Database, docs: APIDocs) -> [Blueprint] {
         let api = Blueprint("meta", prefix: "/api")
         // The greeting never changes: serialised once, not per request.
         let hello = Response.json(["message": "Hello, World!"])
-        api.get("/hello", name: "hello", summary: "A greeting") { _ in hello }
-        api.get("/protected", name: "protected", summary: "The guide's protected route", auth: .accessToken) {
-            request in
+        api.get(
+            "/hello", name: "hello", summary: "A greeting", response: .json("The greeting.", schema: Schemas.message)
+        ) { _ in hello }
+        api.get(
+            "/protected", name: "protected", summary: "The guide's protected route", auth: .accessToken,
+            response: .json("Access granted.", schema: Schemas.protected)
+        ) { request in
             .json([
                 "msg": "Access granted to protected resource", "user": .string(request.identity?.name ?? ""),
             ])
@@ -21,11 +25,15 @@ extension Blueprints {
         let limited = Response.json(["message": "This endpoint is rate limited"])
         api.get(
             "/limited-endpoint", name: "limited_endpoint", summary: "Limited to 5 requests per minute per client",
-            limit: [RateLimit(5, per: .minute)]
+            limit: [RateLimit(5, per: .minute)], response: .json("The message.", schema: Schemas.message)
         ) { _ in limited }
 
         let health = Blueprint("health")
-        health.get("/healthz", name: "healthz", summary: "Liveness and database check") { _ in
+        health.get(
+            "/healthz", name: "healthz", summary: "Liveness and database check",
+            response: .json("The service and its database are up.", schema: Schemas.health),
+            errors: [.serviceUnavailable]
+        ) { _ in
             if database.isHealthy() {
                 return .json(["status": "ok", "database": "ok"])
             }
@@ -36,7 +44,19 @@ extension Blueprints {
             response.headers["Retry-After"] = "5"
             return response
         }
-        return [api, health]
+
+        // The same blueprint's routes outside its `/api` prefix; both exempt from rate limits
+        // by path (RateLimitMiddleware.defaultExemptPaths).
+        let site = Blueprint("meta")
+        site.get(
+            "/openapi.json", name: "openapi", summary: "This OpenAPI 3.1 document",
+            response: .json("The OpenAPI document of every route.", schema: Schemas.openAPIDocument)
+        ) { _ in try docs.documentResponse() }
+        site.get(
+            "/docs", name: "docs", summary: "The API documentation, rendered by Redoc",
+            response: .html("A page rendering /openapi.json (Redoc, loaded from its CDN by the browser).")
+        ) { _ in docs.page }
+        return [api, health, site]
     }
 }
 

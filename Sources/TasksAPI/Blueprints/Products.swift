@@ -68,24 +68,36 @@ extension Blueprints {
         let products = Blueprint("products", prefix: "/api/products")
         let admin = AuthRequirement.accessToken(role: "admin")
 
-        products.get("", name: "list", summary: "The catalogue, a page at a time; `q` searches names") { request in
+        products.get(
+            "", name: "list", summary: "The catalogue, a page at a time; `q` searches names",
+            query: ProductListQuery.schema, response: .page("One page of products.", item: Schemas.product)
+        ) { request in
             let query = try request.query(ProductListQuery.self)
             let page = query.pageQuery
             let (rows, total) = try store.products(matching: query.q, offset: page.offset, limit: page.perPage)
             return Pagination(page: page, total: total).response(items: rows.map(\.json), for: request)
         }
 
-        products.get("/{id:int}", name: "get", summary: "One product") { request in
+        products.get(
+            "/{id:int}", name: "get", summary: "One product",
+            response: .json("The product.", schema: Schemas.product)
+        ) { request in
             guard let product = try store.product(id: try productID(request)) else { throw HTTPError.notFound }
             return .json(product.json)
         }
 
-        products.post("", name: "create", summary: "Add a product", auth: admin) { request in
+        products.post(
+            "", name: "create", summary: "Add a product", auth: admin, body: ProductInput.schema,
+            response: .created("The new product.", schema: Schemas.product)
+        ) { request in
             let product = try store.createProduct(try request.decode(ProductInput.self).fields)
             return .json(product.json, status: .created, headers: ["Location": "/api/products/\(product.id)"])
         }
 
-        products.put("/{id:int}", name: "replace", summary: "Replace a product", auth: admin) { request in
+        products.put(
+            "/{id:int}", name: "replace", summary: "Replace a product", auth: admin, body: ProductInput.schema,
+            response: .json("The product.", schema: Schemas.product)
+        ) { request in
             let fields = try request.decode(ProductInput.self).fields
             guard let product = try store.replaceProduct(id: try productID(request), with: fields) else {
                 throw HTTPError.notFound
@@ -93,8 +105,10 @@ extension Blueprints {
             return .json(product.json)
         }
 
-        products.patch("/{id:int}", name: "update", summary: "Change some fields of a product", auth: admin) {
-            request in
+        products.patch(
+            "/{id:int}", name: "update", summary: "Change some fields of a product", auth: admin,
+            body: ProductPatch.schema, response: .json("The product.", schema: Schemas.product)
+        ) { request in
             let changes = try request.decode(ProductPatch.self).changes
             guard let product = try store.updateProduct(id: try productID(request), with: changes) else {
                 throw HTTPError.notFound
@@ -102,7 +116,10 @@ extension Blueprints {
             return .json(product.json)
         }
 
-        products.delete("/{id:int}", name: "delete", summary: "Remove a product", auth: admin) { request in
+        products.delete(
+            "/{id:int}", name: "delete", summary: "Remove a product", auth: admin,
+            response: .noContent("The product is gone.")
+        ) { request in
             guard try store.deleteProduct(id: try productID(request)) else { throw HTTPError.notFound }
             return .empty()
         }

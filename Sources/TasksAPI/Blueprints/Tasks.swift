@@ -66,7 +66,8 @@ extension Blueprints {
         let tasks = Blueprint("tasks", prefix: "/api/tasks")
 
         tasks.get(
-            "", name: "list", summary: "The caller's tasks, filtered and sorted, a page at a time", auth: .accessToken
+            "", name: "list", summary: "The caller's tasks, filtered and sorted, a page at a time", auth: .accessToken,
+            query: TaskListQuery.schema, response: .page("One page of tasks.", item: Schemas.task)
         ) { request in
             let owner = try TaskRoutes.owner(of: request)
             let query = try request.query(TaskListQuery.self)
@@ -76,7 +77,10 @@ extension Blueprints {
             return Pagination(page: page, total: total).response(items: rows.map(\.json), for: request)
         }
 
-        tasks.post("", name: "create", summary: "Create a task", auth: .accessToken) { request in
+        tasks.post(
+            "", name: "create", summary: "Create a task", auth: .accessToken, body: TaskInput.schema,
+            response: .created("The new task.", schema: Schemas.task)
+        ) { request in
             let owner = try TaskRoutes.owner(of: request)
             let input = try request.decode(TaskInput.self)
             let task = try TaskRoutes.storing { try store.create(owner: owner, fields: input.fields) }
@@ -85,13 +89,19 @@ extension Blueprints {
             return response
         }
 
-        tasks.get("/{id:int}", name: "get", summary: "One task, with its ETag", auth: .accessToken) { request in
+        tasks.get(
+            "/{id:int}", name: "get", summary: "One task, with its ETag", auth: .accessToken,
+            response: .json("The task.", schema: Schemas.task), etag: true
+        ) { request in
             let task = try TaskRoutes.existing(in: store, for: request)
             if request.ifNoneMatch?.matchesWeakly(task.etag) == true { return .notModified(etag: task.etag) }
             return TaskRoutes.representation(task)
         }
 
-        tasks.put("/{id:int}", name: "replace", summary: "Replace a task", auth: .accessToken) { request in
+        tasks.put(
+            "/{id:int}", name: "replace", summary: "Replace a task", auth: .accessToken, body: TaskInput.schema,
+            response: .json("The task.", schema: Schemas.task), etag: true
+        ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
             let input = try request.decode(TaskInput.self)
             let updated = try TaskRoutes.storing {
@@ -101,8 +111,10 @@ extension Blueprints {
             return TaskRoutes.representation(updated)
         }
 
-        tasks.patch("/{id:int}", name: "update", summary: "Change some fields of a task", auth: .accessToken) {
-            request in
+        tasks.patch(
+            "/{id:int}", name: "update", summary: "Change some fields of a task", auth: .accessToken,
+            body: TaskPatch.schema, response: .json("The task.", schema: Schemas.task), etag: true
+        ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
             let patch = try request.decode(TaskPatch.self)
             let updated = try TaskRoutes.storing {
@@ -111,7 +123,10 @@ extension Blueprints {
             return TaskRoutes.representation(updated)
         }
 
-        tasks.delete("/{id:int}", name: "delete", summary: "Delete a task", auth: .accessToken) { request in
+        tasks.delete(
+            "/{id:int}", name: "delete", summary: "Delete a task", auth: .accessToken,
+            response: .noContent("The task is gone."), etag: true
+        ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
             try TaskRoutes.storing { try store.delete(id: task.id, owner: task.ownerID, ifVersion: version) }
             return .empty()

@@ -12,7 +12,11 @@ extension Blueprints {
     /// slow request would: the graceful stop and reload tests keep it in flight.
     static func testing() -> Blueprint {
         let testing = Blueprint("testing", prefix: "/_testing")
-        testing.get("/sleep", name: "sleep", summary: "Answer after a delay (TESTING only)") { request in
+        testing.get(
+            "/sleep", name: "sleep", summary: "Answer after a delay (TESTING only)",
+            response: .json("Slept.", schema: JSONSchema.object([("slept", JSONSchema.number)])),
+            errors: [.badRequest]
+        ) { request in
             guard let text = request.queryValue("seconds"), let seconds = Double(text), seconds > 0, seconds <= 30
             else {
                 throw HTTPError.validation(["seconds": ["Must be greater than 0 and at most 30."]])
@@ -22,7 +26,14 @@ extension Blueprints {
             return .json(["slept": .number(seconds)])
         }
         // What the worker received, so tests can show what nginx strips before it.
-        testing.get("/headers", name: "headers", summary: "Echo the request headers (TESTING only)") { request in
+        testing.get(
+            "/headers", name: "headers", summary: "Echo the request headers (TESTING only)",
+            response: .json(
+                "The header fields received.",
+                schema: JSONSchema.object([
+                    ("headers", ["type": "object", "additionalProperties": JSONSchema.string])
+                ]))
+        ) { request in
             var headers = JSONObject()
             for field in request.headers { headers[field.name] = .string(field.value) }
             return .json(["headers": .object(headers)])

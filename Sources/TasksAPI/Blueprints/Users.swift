@@ -8,7 +8,8 @@ extension Blueprints {
         let users = Blueprint("users", prefix: "/api/users")
 
         users.get(
-            "/me", name: "me", summary: "The caller's account", auth: .accessToken(allowProxy: true)
+            "/me", name: "me", summary: "The caller's account", auth: .accessToken(allowProxy: true),
+            response: .json("The caller.", schema: Schemas.currentUser)
         ) { request in
             guard let identity = request.identity else { throw HTTPError(.unauthorized) }
             if identity.method == .proxy {
@@ -25,8 +26,10 @@ extension Blueprints {
             ])
         }
 
-        users.get("", name: "list", summary: "Every account, a page at a time", auth: .accessToken(role: "admin")) {
-            request in
+        users.get(
+            "", name: "list", summary: "Every account, a page at a time", auth: .accessToken(role: "admin"),
+            query: PageQuery.schema, response: .page("One page of accounts.", item: Schemas.user)
+        ) { request in
             let page = try request.query(PageQuery.self)
             let (rows, total) = try accounts.store.users(offset: page.offset, limit: page.perPage)
             return Pagination(page: page, total: total).response(items: rows.map(\.json), for: request)
