@@ -2,6 +2,9 @@
 
 .PHONY: run test bench build lint format check-nginx deps
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 # Install what is missing, build release, migrate, run pool + nginx on 127.0.0.1:$(PORT).
 run:
 	scripts/run
@@ -12,11 +15,12 @@ run:
 test:
 	scripts/install-deps test
 	swift build --build-tests
-	swift test
+	swift test 2>&1 | tee .build/swift-test.log
 	scripts/check-nginx-configs
 	scripts/check-openapi
 	scripts/check-schemathesis
 	swift format lint --strict --recursive Sources Tests Package.swift
+	scripts/test-summary .build/swift-test.log
 
 # Throughput, latency and memory against a C libfcgi baseline behind the same nginx.
 bench:
