@@ -68,12 +68,7 @@ public struct CORSMiddleware: Middleware {
             return response
         }
 
-        var response: Response
-        do {
-            response = try await next(request)
-        } catch let error as HTTPError {
-            response = error.response
-        }
+        var response = try await responseIncludingErrors(of: next, for: request)
         if let origin {
             response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
             response.headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: exposeHeaders)

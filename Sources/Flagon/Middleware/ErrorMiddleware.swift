@@ -13,9 +13,7 @@ public struct ErrorMiddleware: Middleware {
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
         do {
-            return try await next(request)
-        } catch let error as HTTPError {
-            return error.response
+            return try await responseIncludingErrors(of: next, for: request)
         } catch {
             logger.error(
                 "unhandled error",

@@ -21,3 +21,14 @@ func chain(_ middleware: [any Middleware], around responder: @escaping Responder
         { request in try await stage.respond(to: request, next: next) }
     }
 }
+
+/// The response of the stages inside, an ``HTTPError`` thrown there included as its error
+/// response: for stages that decorate every response, errors too (CORS, rate-limit headers).
+/// Anything else thrown keeps propagating to ``ErrorMiddleware``.
+func responseIncludingErrors(of next: Responder, for request: Request) async throws -> Response {
+    do {
+        return try await next(request)
+    } catch let error as HTTPError {
+        return error.response
+    }
+}

@@ -72,12 +72,7 @@ public struct RateLimitMiddleware: Middleware {
             if shown.map({ state.isMoreRestrictive(than: $0) }) ?? true { shown = state }
         }
 
-        var response: Response
-        do {
-            response = try await next(request)
-        } catch let error as HTTPError {
-            response = error.response
-        }
+        var response = try await responseIncludingErrors(of: next, for: request)
         if let shown {
             for field in shown.headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
         }

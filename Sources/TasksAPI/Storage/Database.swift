@@ -17,16 +17,27 @@ public final class Database: Sendable {
     /// Opens (creating the file and its folder if needed) without migrating.
     public init(path: String) throws {
         self.path = path
+        var configuration = Self.configuration(label: "tasks-api")
+        configuration.foreignKeysEnabled = true
+        queue = try Self.openQueue(path: path, configuration: configuration)
+    }
+
+    /// The settings every connection of the service shares: WAL and the busy timeout.
+    static func configuration(label: String) -> Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.journalMode = .wal
+        configuration.label = label
+        return configuration
+    }
+
+    /// Opens a connection to `path`, creating the file and its folder if needed.
+    static func openQueue(path: String, configuration: Configuration) throws -> DatabaseQueue {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(Self.busyTimeout)
-        configuration.journalMode = .wal
-        configuration.foreignKeysEnabled = true
-        configuration.label = "tasks-api"
-        queue = try DatabaseQueue(path: path, configuration: configuration)
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Applies every pending migration. Several processes may start at once (workers under

@@ -1,7 +1,6 @@
 // Rate-limit counters in SQLite, shared by every worker process (and host) using the file.
 
 import Flagon
-import Foundation
 import GRDB
 import Synchronization
 
@@ -33,14 +32,7 @@ public final class SQLiteRateLimitStore: RateLimitStore {
     ///     counters file, where the store creates the table itself.
     ///   - pruneInterval: Delete expired counters once every this many hits.
     public init(path: String, sharesApplicationDatabase: Bool, pruneInterval: Int = 1000) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(Database.busyTimeout)
-        configuration.journalMode = .wal
-        configuration.label = "tasks-api-rate-limits"
+        var configuration = Database.configuration(label: "tasks-api-rate-limits")
         // Counters are not worth an fsync per request: losing the last second of counts in a
         // power cut only lets a few requests through again. A dedicated counters file uses
         // OFF (no fsync at all). The application's own file uses NORMAL instead: in WAL mode
@@ -51,7 +43,7 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
-        queue = try DatabaseQueue(path: path, configuration: configuration)
+        queue = try Database.openQueue(path: path, configuration: configuration)
         self.pruneInterval = max(1, pruneInterval)
         if !sharesApplicationDatabase {
             try queue.write { db in
