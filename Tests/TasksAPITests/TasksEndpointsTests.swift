@@ -3,8 +3,9 @@
 import Flagon
 import Foundation
 import GRDB
-import TasksAPI
 import Testing
+
+@testable import TasksAPI
 
 /// One user's calls to the tasks API, each with that user's access token.
 private struct TasksUser {
@@ -311,25 +312,32 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("concurrent PATCHes with the same If-Match: exactly one succeeds, the rest are 412")
+    @Test("PATCHes with the same If-Match, all checked before any writes: exactly one succeeds, the rest are 412")
     func concurrentIfMatch() async throws {
         try await AccountsFixture.with { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Race"])
             let etag = try #require(await alice.get("/api/tasks/1").headers["ETag"])
-            let statuses = await withTaskGroup(of: Int.self) { group in
-                for index in 0..<8 {
-                    group.addTask {
-                        await alice.send(
-                            .patch, "/api/tasks/1", ["title": .string("writer \(index)")], ["If-Match": etag]
-                        )
-                        .status
-                    }
-                }
-                return await group.reduce(into: [Int]()) { $0.append($1) }
+            // The worst interleaving of eight writers, forced instead of hoped for: every
+            // handler's If-Match check sees the task as it was before the first write, so only
+            // the version condition inside the write itself can turn the late ones into 412s.
+            let store = ChecksBeforeWrites(SQLiteTaskStore(database: fixture.application.database))
+            var app = App(logger: quietLogger)
+            app.use(Caller(id: 1))
+            app.register(Blueprints.tasks(store: store))
+            let writers = TestClient(app: app)
+            var statuses: [Int] = []
+            for index in 0..<8 {
+                let response = await writers.send(
+                    .patch, "/api/tasks/1", json: ["title": .string("writer \(index)")], headers: ["If-Match": etag])
+                statuses.append(response.status)
             }
-            #expect(statuses.filter { $0 == 200 }.count == 1)
-            #expect(statuses.filter { $0 == 412 }.count == 7)
+            #expect(statuses == [200] + Array(repeating: 412, count: 7))
+            #expect(store.checks == 8)
+            let stored = await alice.get("/api/tasks/1")
+            #expect(stored["title"]?.stringValue == "writer 0")
+            let version = try SQLiteTaskStore(database: fixture.application.database).task(id: 1, owner: 1)?.version
+            #expect(version == 2)
         }
     }
 
@@ -619,5 +627,57 @@ struct TasksEndpointsTests {
             #expect(put["created_at"] == "2001-02-03T04:05:06Z")
             #expect(isCurrentTimestamp(put["updated_at"]))
         }
+    }
+}
+
+/// A task store whose reads answer with the task as it was at its first read: as if every
+/// request had passed its precondition check before any of them wrote.
+private final class ChecksBeforeWrites: TaskStore, @unchecked Sendable {
+    private let base: any TaskStore
+    private let lock = NSLock()
+    private var firstReads: [Int64: TaskItem] = [:]
+    private var reads = 0
+
+    init(_ base: any TaskStore) { self.base = base }
+
+    /// How many times a handler read the task to check its preconditions.
+    var checks: Int { lock.withLock { reads } }
+
+    func task(id: Int64, owner: Int64) throws -> TaskItem? {
+        try lock.withLock {
+            reads += 1
+            if let task = firstReads[id] { return task }
+            let task = try base.task(id: id, owner: owner)
+            firstReads[id] = task
+            return task
+        }
+    }
+
+    func create(owner: Int64, fields: TaskFields) throws -> TaskItem { try base.create(owner: owner, fields: fields) }
+
+    func tasks(
+        owner: Int64, filter: TaskFilter, sort: TaskSort, offset: Int, limit: Int
+    ) throws -> (tasks: [TaskItem], total: Int) {
+        try base.tasks(owner: owner, filter: filter, sort: sort, offset: offset, limit: limit)
+    }
+
+    func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem {
+        try base.update(id: id, owner: owner, changes: changes, ifVersion: version)
+    }
+
+    func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws {
+        try base.delete(id: id, owner: owner, ifVersion: version)
+    }
+}
+
+/// Identifies every request as the given user's access token would, so that the tasks
+/// blueprint can run on its own.
+private struct Caller: Middleware {
+    let id: Int64
+
+    func respond(to request: Request, next: Responder) async throws -> Response {
+        var request = request
+        request.identity = Identity(id: String(id), name: "alice", roles: [], method: .jwt)
+        return try await next(request)
     }
 }
