@@ -1,6 +1,7 @@
 // Routes that exist only with TESTING=true: they let integration tests hold a worker busy.
 
 import Flagon
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +13,8 @@ extension Blueprints {
     /// slow request would: the graceful stop and reload tests keep it in flight.
     static func testing() -> Blueprint {
         let testing = Blueprint("testing", prefix: "/_testing")
+        // The bootstrapped handler: the line goes to the worker's stderr, the pool's log.
+        let logger = Logger(label: "tasks-api.testing")
         testing.get(
             "/sleep", name: "sleep", summary: "Answer after a delay (TESTING only)",
             response: .json("Slept.", schema: JSONSchema.object([("slept", JSONSchema.number)])),
@@ -21,6 +24,10 @@ extension Blueprints {
             else {
                 throw HTTPError.validation(["seconds": ["Must be greater than 0 and at most 30."]])
             }
+            // Tests wait for this line (its request id, its worker's pid) to know the request is
+            // in a worker before they signal or kill it, instead of guessing with a sleep.
+            logger.notice(
+                "sleep started", metadata: ["request_id": "\(request.id)", "seconds": "\(seconds)"])
             // A blocking sleep on purpose: it occupies the worker exactly as slow work would.
             usleep(UInt32(seconds * 1_000_000))
             return .json(["slept": .number(seconds)])

@@ -29,7 +29,9 @@ enum Paths {
 
 /// One running copy of the service: `tasks-api serve` (or spawn-fcgi workers) behind a
 /// real nginx rendered from the repository's `nginx.conf`. Everything lives in a fresh
-/// directory and is stopped by PID in ``stop()``.
+/// directory and is stopped by PID in ``stop()``; if the test runner dies first, a
+/// ``Lifeline`` watchdog kills pool and nginx (each its own process group) and removes the
+/// directory.
 final class LiveService: @unchecked Sendable {
     enum Pool {
         /// `tasks-api serve --workers N` with extra arguments.
@@ -49,6 +51,7 @@ final class LiveService: @unchecked Sendable {
     private(set) var spawnedWorkers: [pid_t] = []
     private var nginx: Process?
     private let masterLog: URL
+    private let lifeline: Lifeline
 
     /// Whether nginx passes the platform identity headers through, as the one documented
     /// change in nginx/fastcgi.conf does for a trusted proxy in front of nginx.
@@ -62,6 +65,7 @@ final class LiveService: @unchecked Sendable {
         // nginx's workers run as www-data when the tests run as root: they must reach the socket.
         chmod(base.path, 0o755)
         directory = base
+        lifeline = try Lifeline(cleaning: base)
         port = Processes.freePort()
         socketPath = base.appendingPathComponent("pool.sock").path
         masterLog = base.appendingPathComponent("master.log")
@@ -115,6 +119,8 @@ final class LiveService: @unchecked Sendable {
             process.standardError = logFile
             try process.run()
             master = process
+            // Foundation starts it as the leader of a new group, which its workers join.
+            lifeline.watch(group: process.processIdentifier)
             let up = Processes.waitUntil(seconds: 20) {
                 !process.isRunning
                     || (FileManager.default.fileExists(atPath: self.socketPath)
@@ -133,6 +139,7 @@ final class LiveService: @unchecked Sendable {
             try? output.write(to: masterLog, atomically: true, encoding: .utf8)
             let pidFile = (try? String(contentsOfFile: socketPath + ".pids", encoding: .utf8)) ?? ""
             spawnedWorkers = pidFile.split(separator: "\n").compactMap { pid_t($0) }
+            for pid in spawnedWorkers { lifeline.watch(process: pid) }
             guard status == 0, spawnedWorkers.count == workers else {
                 spawnedWorkers.forEach { kill($0, SIGKILL) }
                 throw HTTPClientError(description: "spawn-fcgi.sh failed (\(status)): \(output)")
@@ -168,6 +175,7 @@ final class LiveService: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         nginx = process
+        lifeline.watch(group: process.processIdentifier)
         let listening = Processes.waitUntil(seconds: 10) {
             (try? self.client.get("/__nginx_probe__")) != nil
         }
@@ -234,8 +242,12 @@ final class LiveService: @unchecked Sendable {
                 master.waitUntilExit()
             }
         }
+        if let master { lifeline.forget(group: master.processIdentifier) }
         master = nil
-        for pid in spawnedWorkers { kill(pid, SIGKILL) }
+        for pid in spawnedWorkers {
+            kill(pid, SIGKILL)
+            lifeline.forget(process: pid)
+        }
         spawnedWorkers = []
     }
 
@@ -258,6 +270,7 @@ final class LiveService: @unchecked Sendable {
                 nginx.waitUntilExit()
             }
         }
+        if let nginx { lifeline.forget(group: nginx.processIdentifier) }
         nginx = nil
     }
 
@@ -266,7 +279,62 @@ final class LiveService: @unchecked Sendable {
         stopPool()
         stopNginx()
         try? FileManager.default.removeItem(at: directory)
+        lifeline.release()
     }
 
+    /// nginx's master process, while it runs.
+    var nginxPID: pid_t? { nginx.map(\.processIdentifier) }
+
+    /// Lets go of the lifeline and stops nothing: what the kernel does when the test runner
+    /// is killed, so that a test can show the watchdog cleans up after it.
+    func abandonLifeline() { lifeline.release() }
+
     deinit { stop() }
+}
+
+/// A `/_testing/sleep` request sent from a background thread (the service needs TESTING=true).
+final class SlowRequest: @unchecked Sendable {
+    /// Its X-Request-Id, which the worker's "sleep started" line carries.
+    let requestID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    /// The worker that logged it started.
+    fileprivate(set) var workerPID: pid_t = 0
+    fileprivate let group = DispatchGroup()
+    fileprivate var result: Result<HTTPResult, any Error>?
+
+    /// Waits for the answer.
+    func response() throws -> HTTPResult {
+        group.wait()
+        return try result!.get()
+    }
+}
+
+extension LiveService {
+    /// The first line of the pool's log that holds every fragment, once it is there.
+    func waitForLogLine(containing fragments: [String], seconds: Double = 20) -> String? {
+        var found: String?
+        Processes.waitUntil(seconds: seconds) {
+            found = log().split(separator: "\n").first { line in fragments.allSatisfy { line.contains($0) } }
+                .map(String.init)
+            return found != nil
+        }
+        return found
+    }
+
+    /// Sends `/_testing/sleep?seconds=S` and returns once a worker has logged that the
+    /// handler started: from then on the request is in flight in that worker.
+    func startSlowRequest(seconds: Double) throws -> SlowRequest {
+        let slow = SlowRequest()
+        let client = self.client
+        DispatchQueue.global().async(group: slow.group) {
+            slow.result = Result {
+                try client.get("/_testing/sleep?seconds=\(seconds)", headers: [("X-Request-Id", slow.requestID)])
+            }
+        }
+        guard let line = waitForLogLine(containing: [#"msg="sleep started""#, "request_id=\(slow.requestID)"]) else {
+            throw HTTPClientError(description: "the slow request never started; log:\n\(log())")
+        }
+        let pidField = line.split(separator: " ").first { $0.hasPrefix("pid=") }
+        slow.workerPID = pidField.flatMap { pid_t($0.dropFirst(4)) } ?? 0
+        return slow
+    }
 }

@@ -120,3 +120,111 @@ enum Processes {
         return nil
     }
 }
+
+/// Ends what a test started when the test runner ends, however it ends (kill -9 included).
+///
+/// A watchdog shell holds one end of a socket pair whose other end only the runner holds
+/// (close-on-exec, so no server inherits it). When the runner dies the kernel closes its
+/// end, the watchdog reads EOF, kills every process group and process still on its list and
+/// removes the test's folder. A parent-death signal would not do: it fires when the thread
+/// that started the child ends, and tests start servers from a thread pool.
+final class Lifeline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var descriptor: Int32
+    private var targets: [String] = []
+    private let listPath: String
+
+    /// Starts the watchdog of `directory`, which it removes once the runner is gone.
+    init(cleaning directory: URL) throws {
+        listPath = directory.appendingPathComponent("lifeline-targets").path
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw HTTPClientError(description: "socketpair: \(String(cString: strerror(errno)))")
+        }
+        descriptor = ends[0]
+        defer { close(ends[1]) }
+        // The read loop ends at EOF only, since the runner never writes. The subshell runs in
+        // the background so that the runner has no watchdog child left to reap; it ignores
+        // the terminal's signals, which would otherwise end it together with the runner.
+        let script = """
+            (
+                trap '' HUP INT
+                while read -r _line; do :; done
+                if [ -r "$1" ]; then
+                    while read -r target; do kill -s KILL -- "$target" 2>/dev/null; done < "$1"
+                    tries=0
+                    while [ $tries -lt 50 ]; do
+                        alive=0
+                        while read -r target; do kill -0 -- "$target" 2>/dev/null && alive=1; done < "$1"
+                        [ $alive = 0 ] && break
+                        tries=$((tries + 1))
+                        sleep 0.1
+                    done
+                fi
+                rm -rf -- "$2"
+            ) <&3 3<&- >/dev/null 2>&1 &
+            """
+        // dup2 onto itself would leave close-on-exec set: move it off descriptor 3 first.
+        let watched = ends[1] == 3 ? fcntl(ends[1], F_DUPFD_CLOEXEC, 4) : ends[1]
+        defer { if watched != ends[1] { close(watched) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, watched, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group: a Ctrl-C to the runner's group does not reach it.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+        let words: [String] = ["/bin/sh", "-c", script, "lifeline", listPath, directory.path]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        guard spawned == 0 else {
+            close(descriptor)
+            throw HTTPClientError(description: "cannot start the watchdog: \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    /// Adds a process group (a server started by Foundation's `Process` leads its own).
+    func watch(group leader: pid_t) { update { $0.append("-\(leader)") } }
+
+    /// Adds a single process.
+    func watch(process pid: pid_t) { update { $0.append("\(pid)") } }
+
+    /// Removes a process group or process that was stopped, so that its number, once reused
+    /// by an unrelated process, is never killed.
+    func forget(group leader: pid_t) { update { $0.removeAll { $0 == "-\(leader)" } } }
+    func forget(process pid: pid_t) { update { $0.removeAll { $0 == "\(pid)" } } }
+
+    /// Closes the runner's end: the watchdog does its work now, as if the runner had died.
+    func release() {
+        lock.lock()
+        defer { lock.unlock() }
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+    }
+
+    private func update(_ change: (inout [String]) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        change(&targets)
+        let text = targets.map { $0 + "\n" }.joined()
+        let temporary = listPath + ".new"
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) {
+            rename(temporary, listPath)
+        }
+    }
+
+    deinit { release() }
+}
