@@ -53,9 +53,17 @@ struct HTTPClient: Sendable {
 
     /// Sends raw bytes and reads the whole response until the server closes.
     func exchange(_ request: [UInt8], isHead: Bool = false) throws -> HTTPResult {
+        let fd = try connected()
+        defer { close(fd) }
+        // The server may answer (413) and close before reading everything.
+        _ = Self.write(request, to: fd)
+        return try Self.parse(Self.readAll(fd))
+    }
+
+    /// Opens a connection to 127.0.0.1:`port` with the client's timeouts and source address.
+    func connected() throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError(description: "socket failed") }
-        defer { close(fd) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -69,6 +77,7 @@ struct HTTPClient: Sendable {
                 }
             }
             guard bound == 0 else {
+                close(fd)
                 throw HTTPClientError(description: "bind to \(sourceAddress): \(String(cString: strerror(errno)))")
             }
         }
@@ -82,17 +91,25 @@ struct HTTPClient: Sendable {
             }
         }
         guard connected == 0 else {
+            close(fd)
             throw HTTPClientError(description: "connect to port \(port): \(String(cString: strerror(errno)))")
         }
+        return fd
+    }
+
+    /// Writes as much of `bytes` as the peer takes; false if it stopped reading.
+    static func write(_ bytes: [UInt8], to fd: Int32) -> Bool {
         var offset = 0
-        while offset < request.count {
-            let written = request[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written <= 0 {
-                // The server may answer (413) and close before reading everything.
-                break
-            }
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written <= 0 { return false }
             offset += written
         }
+        return true
+    }
+
+    /// Reads until the server closes the connection.
+    static func readAll(_ fd: Int32) throws -> [UInt8] {
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -100,12 +117,11 @@ struct HTTPClient: Sendable {
             if count > 0 {
                 response.append(contentsOf: buffer[0..<count])
             } else if count == 0 || (count < 0 && errno == ECONNRESET && !response.isEmpty) {
-                break
+                return response
             } else {
                 throw HTTPClientError(description: "read: \(String(cString: strerror(errno)))")
             }
         }
-        return try Self.parse(response)
     }
 
     static func parse(_ bytes: [UInt8]) throws -> HTTPResult {
@@ -146,4 +162,22 @@ struct HTTPClient: Sendable {
         }
         return out
     }
+}
+
+/// One connection written to piece by piece, for a request that arrives slowly.
+final class HTTPConnection {
+    private let fd: Int32
+
+    init(_ client: HTTPClient) throws { fd = try client.connected() }
+
+    func send(_ bytes: [UInt8]) throws {
+        guard HTTPClient.write(bytes, to: fd) else {
+            throw HTTPClientError(description: "write: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Reads the response until the server closes.
+    func response() throws -> HTTPResult { try HTTPClient.parse(HTTPClient.readAll(fd)) }
+
+    deinit { close(fd) }
 }
