@@ -93,6 +93,22 @@ struct TransportSecurityTests {
         }
     }
 
+    @Test("a read timeout that is not a positive number of seconds refuses to start")
+    func readTimeoutRefusal() throws {
+        let cases: [([String], [String: String], String)] = [
+            (["--read-timeout", "0"], [:], "--read-timeout must be more than 0"),
+            ([], ["FCGI_READ_TIMEOUT": "soon"], "FCGI_READ_TIMEOUT must be more than 0"),
+            ([], ["FCGI_READ_TIMEOUT": "-1"], "FCGI_READ_TIMEOUT must be more than 0"),
+        ]
+        for (arguments, environment, message) in cases {
+            let pool = try TransportPool(["--workers", "1"] + arguments, environment: environment, socket: true)
+            defer { pool.stop() }
+            let status = pool.waitForExit()
+            #expect(status != nil && status != 0, "\(arguments) \(environment)")
+            #expect(pool.log().contains(message), "\(pool.log())")
+        }
+    }
+
     @Test("a non-loopback socket from systemd or on a lone worker's fd 0 is refused without a list")
     func passedSocketRefusal() throws {
         // Bound to the wildcard but never listening: nothing can connect to it.
