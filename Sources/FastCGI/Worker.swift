@@ -44,10 +44,11 @@ public struct Worker {
     ///   - app: the application that answers every request.
     ///   - maxRequests: leave after this many requests (0: never), to bound leaks.
     ///   - readTimeout: seconds a read or write on a connection may wait for the peer.
-    ///   - peers: who may connect (see ``PeerPolicy``).
+    ///   - peers: who may connect, from ``PeerPolicy/forSocket(_:webServers:)`` on the
+    ///     listening socket; no default, so a TCP socket is never left unchecked.
     public init(
         app: App, logger: Logger, maxRequests: Int = 0, readTimeout: Double = Worker.defaultReadTimeout,
-        peers: PeerPolicy = .unixSocket
+        peers: PeerPolicy
     ) {
         self.app = app
         self.logger = logger
