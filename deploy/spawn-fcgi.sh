@@ -18,7 +18,9 @@
 #                  <repo>/.build/debug/tasks-api)
 #   INSTANCE_PATH  default <repo>/instance; passed to the workers with the
 #                  rest of the environment (DATABASE_URL, SECRET_KEY, ...)
-#   NGINX_GROUP    group of nginx's workers when run as root (default www-data)
+#   SOCKET_GROUP   as root: the socket's group, one that nginx's user is in
+#                  (default tasks-api-fcgi if that group exists, else
+#                  www-data with a warning; NGINX_GROUP is the old name)
 #   FCGI_USER      as root: the user the workers run as (spawn-fcgi -u/-g).
 #                  Unset: they stay root (a warning says so). That user must
 #                  be able to write INSTANCE_PATH.
@@ -28,9 +30,13 @@
 # workers' user, and nginx could not connect):
 #   - not root: mode 0660 (-M). nginx run by you (nginx.conf without a
 #     `user` line) is the owner, so it may connect; nobody else may.
-#   - root: mode 0660, owner FCGI_USER (-U; else root), group NGINX_GROUP (-G):
-#     nginx, which drops to www-data when started as root, may connect.
-#     (-U/-G exist only for root.)
+#   - root: mode 0660, owner FCGI_USER (-U; else root), group SOCKET_GROUP
+#     (-G): nginx, which drops to www-data when started as root, may connect
+#     if www-data is in that group. (-U/-G exist only for root.)
+# Anything that can connect speaks raw FastCGI to the workers and so sets
+# REMOTE_ADDR and identity headers as it likes: use a group of its own
+# (groupadd --system tasks-api-fcgi; usermod -a -G tasks-api-fcgi www-data).
+# Each worker drops a connection silent for FCGI_READ_TIMEOUT seconds (10).
 #
 # spawn-fcgi forks the workers and exits: they are orphans, nothing restarts
 # them, and nothing stops them but a signal. The script prints their PIDs
@@ -65,8 +71,16 @@ mkdir -p "$INSTANCE_PATH" "$(dirname "$socket")"
 args=(-s "$socket" -M 0660 -F "$workers" -d "$root_dir")
 as_user=()
 if [[ $(id -u) -eq 0 ]]; then
-    nginx_group=${NGINX_GROUP:-www-data}
-    getent group "$nginx_group" >/dev/null || { echo "spawn-fcgi.sh: no group $nginx_group (set NGINX_GROUP)" >&2; exit 1; }
+    nginx_group=${SOCKET_GROUP:-${NGINX_GROUP:-}}
+    if [[ -z $nginx_group ]]; then
+        if getent group tasks-api-fcgi >/dev/null; then
+            nginx_group=tasks-api-fcgi
+        else
+            nginx_group=www-data
+            echo "spawn-fcgi.sh: warning: no group tasks-api-fcgi; socket group www-data lets everything running as www-data talk FastCGI to the workers" >&2
+        fi
+    fi
+    getent group "$nginx_group" >/dev/null || { echo "spawn-fcgi.sh: no group $nginx_group (set SOCKET_GROUP)" >&2; exit 1; }
     if [[ -n ${FCGI_USER:-} ]]; then
         id "$FCGI_USER" >/dev/null || exit 1
         args+=(-u "$FCGI_USER" -g "$(id -gn "$FCGI_USER")" -U "$FCGI_USER" -G "$nginx_group")

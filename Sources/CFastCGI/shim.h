@@ -8,3 +8,11 @@
 static inline int cfastcgi_set_parent_death_signal(void) {
     return prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
+
+// accept4 is declared only under _GNU_SOURCE, which Swift's Glibc module is not built with;
+// the worker accepts its connections itself, close-on-exec from the start.
+#include <sys/socket.h>
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *length, int flags);
+static inline int cfastcgi_accept_cloexec(int fd, struct sockaddr *addr, socklen_t *length) {
+    return accept4(fd, addr, length, SOCK_CLOEXEC);
+}

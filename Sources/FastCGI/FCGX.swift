@@ -1,4 +1,4 @@
-// The only file that touches libfcgi: a request object on the listening socket.
+// The only file that touches libfcgi: a request object fed with connections the worker accepted.
 
 import CFastCGI
 
@@ -6,20 +6,26 @@ import CFastCGI
     import Glibc
 #endif
 
-/// A libfcgi request bound to a listening socket (`FCGX_Request`), reused for every
-/// request a worker accepts. libfcgi's streams point back at the request, so it lives at
-/// a fixed heap address for the worker's lifetime.
+/// A libfcgi request (`FCGX_Request`), reused for every connection the worker accepts.
+/// libfcgi's streams point back at the request, so it lives at a fixed heap address for
+/// the worker's lifetime.
+///
+/// libfcgi never accepts here. `FCGX_Accept_r` skips its own accept when the request
+/// already holds a connection (`ipcFd`) marked `keepConnection`, so ``begin(connection:)``
+/// hands it the worker's connection. Its listening socket is -1: when a peer sends no
+/// valid request (read error, timeout), libfcgi closes the connection and its own accept
+/// on -1 fails, so `FCGX_Accept_r` returns an error instead of accepting a connection
+/// that no peer check has seen.
 final class FCGXRequest {
     private let raw: UnsafeMutablePointer<FCGX_Request>
     private var scratch = [CChar](repeating: 0, count: 65536)
 
-    /// Initialises libfcgi (once per process) and a request on `listenSocket`.
-    init(listenSocket: Int32) {
+    /// Initialises libfcgi (once per process) and a request without a listening socket.
+    init() {
         FCGXRequest.initialiseLibrary
         raw = .allocate(capacity: 1)
         raw.initialize(to: FCGX_Request())
-        // Fail the accept on a signal, so SIGTERM ends an idle worker at once.
-        FCGX_InitRequest(raw, listenSocket, Int32(FCGI_FAIL_ACCEPT_ON_INTR))
+        FCGX_InitRequest(raw, -1, Int32(FCGI_FAIL_ACCEPT_ON_INTR))
     }
 
     deinit {
@@ -29,9 +35,25 @@ final class FCGXRequest {
 
     private static let initialiseLibrary: Void = { _ = FCGX_Init() }()
 
-    /// Finishes the previous request and waits for the next one: 0, or a negative errno.
-    func accept() -> Int32 {
-        FCGX_Accept_r(raw)
+    /// Reads the begin-request record and the params from `connection`, which libfcgi
+    /// owns from now on. False when the peer sent no valid request before its socket's
+    /// timeout: libfcgi has closed the connection then.
+    func begin(connection: Int32) -> Bool {
+        raw.pointee.ipcFd = connection
+        raw.pointee.keepConnection = 1
+        // A connection libfcgi drops for a bad request is closed at once, not drained for
+        // up to 2 s per read as a finished one would be.
+        raw.pointee.detached = 1
+        let status = FCGX_Accept_r(raw)
+        // The begin-request record set keepConnection from the peer's flag; the worker
+        // closes the connection itself, in ``finish()``'s caller.
+        raw.pointee.keepConnection = 1
+        if status == 0 { return true }
+        if raw.pointee.ipcFd >= 0 {
+            close(raw.pointee.ipcFd)
+            raw.pointee.ipcFd = -1
+        }
+        return false
     }
 
     /// The request's params that `keep` selects by name, copied out: libfcgi frees them at
@@ -97,8 +119,12 @@ final class FCGXRequest {
         }
     }
 
-    /// Flushes and completes the request, closing the connection.
-    func finish() {
+    /// Flushes and completes the request. Returns the connection, still open, for the
+    /// caller to close; nil when libfcgi closed it after a write error.
+    func finish() -> Int32? {
         FCGX_Finish_r(raw)
+        let connection = raw.pointee.ipcFd
+        raw.pointee.ipcFd = -1
+        return connection >= 0 ? connection : nil
     }
 }

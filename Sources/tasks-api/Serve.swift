@@ -19,11 +19,18 @@ struct Serve: ParsableCommand {
     @Option(help: "Unix socket path to create (mode 0660).")
     var socket: String?
 
-    @Option(help: "TCP HOST:PORT to listen on (loopback, or with FCGI_WEB_SERVER_ADDRS).")
+    @Option(
+        help: "TCP HOST:PORT to listen on, [::1]:PORT for IPv6 (loopback, or with FCGI_WEB_SERVER_ADDRS).")
     var bind: String?
 
-    @Option(help: "Group of the unix socket file, so that nginx can connect (e.g. www-data).")
+    @Option(help: "Group of the unix socket file, one that nginx's user is in (e.g. tasks-api-fcgi).")
     var socketGroup: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a worker waits for a peer to send (or read) before dropping the connection.",
+            discussion: "Default: FCGI_READ_TIMEOUT, else 10."))
+    var readTimeout: Double?
 
     @Option(help: "Number of worker processes (default: 2 per CPU).")
     var workers: Int?
@@ -39,10 +46,19 @@ struct Serve: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
+        if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
+            throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
+        }
     }
 
     func run() throws {
         let logger = Startup.logger("tasks-api.master")
+        let readTimeout: Double
+        do {
+            readTimeout = try self.readTimeout ?? Startup.readTimeoutFromEnvironment()
+        } catch {
+            Startup.fail(logger, error)
+        }
         // Validate the configuration and migrate once here, so that a refused production
         // start or a broken database stops before any worker starts.
         do {
@@ -57,10 +73,10 @@ struct Serve: ParsableCommand {
         if let socket {
             address = .unix(path: socket)
         } else if let bind {
-            guard let colon = bind.lastIndex(of: ":"), let port = UInt16(bind[bind.index(after: colon)...]) else {
-                Startup.fail(logger, ValidationError("--bind expects HOST:PORT, got '\(bind)'"))
+            guard let parsed = ListenAddress.parseBind(bind) else {
+                Startup.fail(logger, ValidationError("--bind expects IPV4:PORT or [IPV6]:PORT, got '\(bind)'"))
             }
-            address = .tcp(host: String(bind[..<colon]), port: port)
+            address = parsed
         } else if Listener.systemdSocketAvailable {
             address = .systemd
         } else {
@@ -72,6 +88,7 @@ struct Serve: ParsableCommand {
         } catch {
             Startup.fail(logger, error)
         }
+        logger.info("listening", metadata: ["listen": "\(listener.address)", "peers": "\(listener.peers)"])
         var master = Master(
             listener: listener,
             options: .init(
@@ -79,7 +96,7 @@ struct Serve: ParsableCommand {
                 maxRequests: maxRequests,
                 gracefulTimeout: gracefulTimeout,
                 workerExecutable: Master.currentExecutable(),
-                workerArguments: ["worker"]),
+                workerArguments: ["worker", "--read-timeout", String(readTimeout)]),
             logger: logger)
         let status = master.run()
         Foundation.exit(status)

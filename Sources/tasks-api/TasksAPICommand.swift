@@ -41,6 +41,17 @@ enum Startup {
         }
     }
 
+    /// `FCGI_READ_TIMEOUT` (seconds), else the worker's default.
+    static func readTimeoutFromEnvironment() throws -> Double {
+        guard let text = ProcessInfo.processInfo.environment["FCGI_READ_TIMEOUT"], !text.isEmpty else {
+            return Worker.defaultReadTimeout
+        }
+        guard let seconds = Double(text), Worker.isValidReadTimeout(seconds) else {
+            throw ValidationError("FCGI_READ_TIMEOUT must be more than 0 and at most 86400 seconds, got '\(text)'")
+        }
+        return seconds
+    }
+
     /// Prints a start-up failure as one line and exits non-zero.
     static func fail(_ logger: Logger, _ error: any Error, status: Int32 = 1) -> Never {
         logger.critical("cannot start: \(error)")

@@ -21,12 +21,32 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit after this many requests (0: never), to be replaced.")
     var maxRequests: Int = 0
 
+    @Option(
+        help: "Seconds to wait for a peer to send (or read) before dropping it (default: FCGI_READ_TIMEOUT, else 10).")
+    var readTimeout: Double?
+
+    func validate() throws {
+        if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
+            throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
+        }
+    }
+
     func run() throws {
         let logger = Startup.logger("tasks-api.worker")
         // Under a master, leave with it: a worker must never outlive its supervisor.
         let master = ProcessInfo.processInfo.environment["TASKS_API_MASTER_PID"].flatMap(Int32.init)
         if let master {
             if !Worker.bindLifetime(toMaster: master) { Foundation.exit(0) }
+        }
+        // Who may connect, from the socket itself: a TCP socket passed by systemd or
+        // spawn-fcgi off loopback without FCGI_WEB_SERVER_ADDRS is refused here.
+        let peers: PeerPolicy
+        let readTimeout: Double
+        do {
+            peers = try PeerPolicy.forSocket(0, webServers: Listener.webServersFromEnvironment)
+            readTimeout = try self.readTimeout ?? Startup.readTimeoutFromEnvironment()
+        } catch {
+            Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
         let app: App
         do {
@@ -38,7 +58,10 @@ struct WorkerCommand: ParsableCommand {
         logger.debug("worker ready")
         let maxRequests = self.maxRequests
         // The whole accept loop runs in one task: one request at a time, each awaited.
-        let exit = try runBlocking { await Worker(app: app, logger: logger, maxRequests: maxRequests).run() }
+        let exit = try runBlocking {
+            await Worker(app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers)
+                .run()
+        }
         switch exit {
         case .signalled, .recycled:
             Foundation.exit(0)
