@@ -31,7 +31,8 @@ public struct Settings: Sendable {
     public var rateLimitDefaultLimits: [RateLimit]
     /// `RATELIMIT_STORAGE_URL`, parsed.
     public var rateLimitStorage: RateLimitStorage
-    /// `TRUSTED_PROXIES`, parsed.
+    /// `TRUSTED_PROXIES` parsed, with `RATELIMIT_IPV6_PREFIX` (the IPv6 prefix a client is
+    /// counted by, 64 by default).
     public var trustedProxyNetworks: TrustedProxies
     public var trustProxyAuth: Bool
     public var jwtAccessTokenExpires: Int
@@ -77,7 +78,12 @@ public struct Settings: Sendable {
         trustedProxies = config.list("TRUSTED_PROXIES") ?? []
         rateLimitDefaultLimits = try RateLimit.parseList(rateLimitDefault, key: "RATELIMIT_DEFAULT")
         rateLimitStorage = try RateLimitStorage(url: rateLimitStorageURL)
-        trustedProxyNetworks = try TrustedProxies(trustedProxies, key: "TRUSTED_PROXIES")
+        let ipv6Prefix = try config.int("RATELIMIT_IPV6_PREFIX") ?? TrustedProxies.defaultIPv6PrefixLength
+        guard (1...128).contains(ipv6Prefix) else {
+            throw ConfigError("RATELIMIT_IPV6_PREFIX must be a prefix length from 1 to 128, got \(ipv6Prefix)")
+        }
+        trustedProxyNetworks = try TrustedProxies(
+            trustedProxies, key: "TRUSTED_PROXIES", ipv6PrefixLength: ipv6Prefix)
         trustProxyAuth = try config.bool("TRUST_PROXY_AUTH") ?? false
         jwtAccessTokenExpires = try config.int("JWT_ACCESS_TOKEN_EXPIRES") ?? 900
         jwtRefreshTokenExpires = try config.int("JWT_REFRESH_TOKEN_EXPIRES") ?? 30 * 24 * 3600

@@ -168,7 +168,8 @@ struct RateLimitStoreTests {
         arguments: [
             ("RATELIMIT_DEFAULT", "lots per day"), ("RATELIMIT_DEFAULT", "5 per fortnight"),
             ("RATELIMIT_STORAGE_URL", "redis://user:hunter2@cache:6379"), ("RATELIMIT_STORAGE_URL", "sqlite:///"),
-            ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"), ("RATELIMIT_IPV6_PREFIX", "0"), ("RATELIMIT_IPV6_PREFIX", "129"),
+            ("RATELIMIT_IPV6_PREFIX", "/64"),
         ])
     func badSettings(key: String, value: String) async throws {
         let error = try await settingsError([key: value])
@@ -184,6 +185,9 @@ struct RateLimitStoreTests {
         #expect(
             try await loadSettings(["RATELIMIT_STORAGE_URL": "sqlite:////tmp/x.sqlite"]).rateLimitStorage
                 == .sqlite(path: "/tmp/x.sqlite"))
+        #expect(try await loadSettings([:]).trustedProxyNetworks.ipv6PrefixLength == 64)
+        #expect(
+            try await loadSettings(["RATELIMIT_IPV6_PREFIX": "56"]).trustedProxyNetworks.ipv6PrefixLength == 56)
         #expect(
             try await loadSettings([:]).rateLimitDefaultLimits == [
                 RateLimit(200, per: .day), RateLimit(50, per: .hour),
