@@ -29,9 +29,13 @@ public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api"))
 }
 
 /// ``makeApp(config:logger:)``, returning the settings and database beside the App.
-/// - Parameter migrate: apply pending migrations (skipped by workers whose master did it).
+/// - Parameters:
+///   - migrate: apply pending migrations (skipped by workers whose master did it).
+///   - rateLimitClock: the rate limiter's clock in epoch seconds; tests pass a fixed one so
+///     that no window boundary falls between their requests.
 public func makeApplication(
-    config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true
+    config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true,
+    rateLimitClock: @escaping @Sendable () -> Int64 = UnixTime.now
 ) async throws -> Application {
     let settings = try Settings(config: config)
     var logger = logger
@@ -59,7 +63,7 @@ public func makeApplication(
             RateLimitMiddleware(
                 defaultLimits: settings.rateLimitDefaultLimits,
                 store: try makeRateLimitStore(settings.rateLimitStorage, database: database),
-                trustedProxies: settings.trustedProxyNetworks))
+                trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
     // A logged-out token is refused by every worker: revocation lives in the database.
     let store = accounts.store
