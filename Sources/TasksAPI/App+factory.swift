@@ -37,18 +37,24 @@ public func makeApplication(
     config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true,
     rateLimitClock: @escaping @Sendable () -> Int64 = UnixTime.now
 ) async throws -> Application {
-    let settings = try Settings(config: config)
+    var settings = try Settings(config: config)
     var logger = logger
     logger.logLevel = settings.logLevel
     let database: Database
     switch settings.database {
     case .sqlite(let path):
-        database = try Database(path: path)
+        // The instance folder is owner-only (0700) when the service keeps anything in it.
+        if path.hasPrefix(settings.instancePath + "/") || settings.usesGeneratedSecrets {
+            try PrivateFiles.folder(settings.instancePath, logger: logger)
+        }
+        database = try Database(path: path, logger: logger)
     }
+    try settings.loadGeneratedSecrets(logger: logger)
     if migrate { try database.migrate() }
 
-    let accounts = Accounts(store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config))
-    let signer = JWTSigner(secret: settings.jwtSecretKey)
+    let accounts = Accounts(
+        store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config), logger: logger)
+    let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
         signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
         refreshLifetime: Int64(settings.jwtRefreshTokenExpires))
