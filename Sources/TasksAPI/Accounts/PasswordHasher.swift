@@ -72,6 +72,7 @@ public struct PasswordHasher: Sendable {
         maximumStoredIterations: Int? = nil
     ) throws(ConfigError) {
         try Self.validate(memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism)
+        _ = Self.largeBuffersAreReturned
         self.memoryKiB = memoryKiB
         self.iterations = iterations
         self.parallelism = parallelism
@@ -122,19 +123,28 @@ public struct PasswordHasher: Sendable {
         let value = Atomic<Int>(0)
     }
 
-    /// Runs one libargon2 computation, then hands its memory back to the system: glibc would
-    /// otherwise keep the freed 19 MiB buffer in the worker for good (its mmap threshold rises
-    /// to the size of the last large free), which with several workers adds up to hundreds of
-    /// MB held for nothing.
+    /// Counts one libargon2 computation.
     private static func computing<T>(_ count: ComputationCount?, _ body: () -> T) -> T {
         count?.value.add(1, ordering: .relaxed)
-        defer {
-            #if canImport(Glibc)
-                _ = malloc_trim(0)
-            #endif
-        }
         return body()
     }
+
+    /// Allocations from this size up are their own `mmap`, returned to the system by `free`.
+    static let largeAllocationThreshold: Int32 = 4 << 20
+
+    /// Makes glibc give Argon2id's 19 MiB buffer back to the system after every hash. By
+    /// default its mmap threshold is dynamic: after the first such buffer is freed it rises
+    /// above 19 MiB, so later buffers come from the heap and stay in the worker for good, on
+    /// whatever thread's arena computed them (`malloc_trim` does not reach those). A fixed
+    /// threshold of 4 MiB, set once per process, keeps ordinary request buffers (bodies up to
+    /// 1 MiB) on the heap and maps each Argon2id buffer on its own.
+    private static let largeBuffersAreReturned: Bool = {
+        #if canImport(Glibc)
+            return mallopt(M_MMAP_THRESHOLD, largeAllocationThreshold) == 1
+        #else
+            return false
+        #endif
+    }()
 
     /// Hashes a password with a fresh random salt from the system's CSPRNG.
     /// - Returns: the PHC string to store, such as `$argon2id$v=19$m=19456,t=2,p=1$…$…`.
