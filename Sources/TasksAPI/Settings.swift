@@ -84,11 +84,12 @@ public struct Settings: Sendable {
                 try Self.requireProductionSecret("JWT_PREVIOUS_SECRET_KEYS", previous)
             }
         }
-        if jwtSecret == Self.publishedDevelopmentJWTSecretKey
-            || jwtPreviousSecretKeys.contains(Self.publishedDevelopmentJWTSecretKey)
-        {
+        if jwtSecret == Self.publishedDevelopmentJWTSecretKey {
             throw ConfigError(
                 "JWT_SECRET_KEY is the published development default; unset it to use a generated one")
+        }
+        if jwtPreviousSecretKeys.contains(Self.publishedDevelopmentJWTSecretKey) {
+            throw ConfigError("JWT_PREVIOUS_SECRET_KEYS lists the published development default; remove it")
         }
         instancePath = config.instancePath
         // Empty until loadGeneratedSecrets fills them: JWTSigner refuses an empty key.

@@ -142,6 +142,10 @@ struct SettingsTests {
         let short = try await settingsError(production.merging(["JWT_PREVIOUS_SECRET_KEYS": "short"]) { $1 })
         #expect(
             short?.message == "refusing to start in production: JWT_PREVIOUS_SECRET_KEYS is shorter than 32 characters")
+        let published = try await settingsError([
+            "JWT_PREVIOUS_SECRET_KEYS": "dev-jwt-secret-change-me-in-production-0123456789"
+        ])
+        #expect(published?.message == "JWT_PREVIOUS_SECRET_KEYS lists the published development default; remove it")
     }
 
     @Test("development accepts the default secrets")
