@@ -29,22 +29,32 @@ public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api"))
 }
 
 /// ``makeApp(config:logger:)``, returning the settings and database beside the App.
-/// - Parameter migrate: apply pending migrations (skipped by workers whose master did it).
+/// - Parameters:
+///   - migrate: apply pending migrations (skipped by workers whose master did it).
+///   - rateLimitClock: the rate limiter's clock in epoch seconds; tests pass a fixed one so
+///     that no window boundary falls between their requests.
 public func makeApplication(
-    config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true
+    config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true,
+    rateLimitClock: @escaping @Sendable () -> Int64 = UnixTime.now
 ) async throws -> Application {
-    let settings = try Settings(config: config)
+    var settings = try Settings(config: config)
     var logger = logger
     logger.logLevel = settings.logLevel
     let database: Database
     switch settings.database {
     case .sqlite(let path):
-        database = try Database(path: path)
+        // The instance folder is owner-only (0700) when the service keeps anything in it.
+        if path.hasPrefix(settings.instancePath + "/") || settings.usesGeneratedSecrets {
+            try PrivateFiles.folder(settings.instancePath, logger: logger)
+        }
+        database = try Database(path: path, logger: logger)
     }
+    try settings.loadGeneratedSecrets(logger: logger)
     if migrate { try database.migrate() }
 
-    let accounts = Accounts(store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config))
-    let signer = JWTSigner(secret: settings.jwtSecretKey)
+    let accounts = Accounts(
+        store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config), logger: logger)
+    let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
         signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
         refreshLifetime: Int64(settings.jwtRefreshTokenExpires))
@@ -59,7 +69,7 @@ public func makeApplication(
             RateLimitMiddleware(
                 defaultLimits: settings.rateLimitDefaultLimits,
                 store: try makeRateLimitStore(settings.rateLimitStorage, database: database),
-                trustedProxies: settings.trustedProxyNetworks))
+                trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
     // A logged-out token is refused by every worker: revocation lives in the database.
     let store = accounts.store

@@ -5,12 +5,16 @@ import Logging
 
 /// Every setting of the service, with its default, validated once at start-up.
 public struct Settings: Sendable {
-    /// Development defaults. Production refuses to start while a secret still has one.
-    public static let developmentSecretKey = "dev"
-    public static let developmentJWTSecretKey = "dev-jwt-secret-change-me-in-production-0123456789"
-    /// Secrets that are never accepted in production: the defaults above and the guide's.
+    /// The development defaults earlier versions fell back on. They are published, so they are
+    /// no key at all: production refuses them, and `JWT_SECRET_KEY` is refused everywhere when
+    /// it is the old JWT default. Without configured secrets, development generates its own
+    /// (``DevelopmentSecret``).
+    static let publishedDevelopmentSecretKey = "dev"
+    static let publishedDevelopmentJWTSecretKey = "dev-jwt-secret-change-me-in-production-0123456789"
+    /// Secrets that are never accepted in production: the published defaults and the guide's.
     static let knownDefaultSecrets: Set<String> = [
-        developmentSecretKey, developmentJWTSecretKey, "super-secret", "secret", "change-me", "changeme",
+        publishedDevelopmentSecretKey, publishedDevelopmentJWTSecretKey, "super-secret", "secret", "change-me",
+        "changeme",
     ]
 
     public enum Environment: String, Sendable {
@@ -18,8 +22,19 @@ public struct Settings: Sendable {
     }
 
     public var environment: Environment
+    /// `SECRET_KEY`; in development without one, the generated secret's half (see
+    /// ``usesGeneratedSecrets``), filled in by ``loadGeneratedSecrets(logger:)``.
     public var secretKey: String
+    /// `JWT_SECRET_KEY`, the key that signs tokens; generated in development as `secretKey` is.
     public var jwtSecretKey: String
+    /// `JWT_PREVIOUS_SECRET_KEYS`: earlier signing keys whose tokens still verify until they
+    /// expire (key rotation). Never used to sign.
+    public var jwtPreviousSecretKeys: [String]
+    /// True in development when `SECRET_KEY` or `JWT_SECRET_KEY` is not configured: the missing
+    /// ones come from the secret generated once in the instance folder.
+    public let usesGeneratedSecrets: Bool
+    /// The instance folder, where the generated development secret lives.
+    public var instancePath: String
     public var database: DatabaseLocation
     public var maxContentLength: Int
     public var corsOrigins: [String]
@@ -31,7 +46,8 @@ public struct Settings: Sendable {
     public var rateLimitDefaultLimits: [RateLimit]
     /// `RATELIMIT_STORAGE_URL`, parsed.
     public var rateLimitStorage: RateLimitStorage
-    /// `TRUSTED_PROXIES`, parsed.
+    /// `TRUSTED_PROXIES` parsed, with `RATELIMIT_IPV6_PREFIX` (the IPv6 prefix a client is
+    /// counted by, 64 by default).
     public var trustedProxyNetworks: TrustedProxies
     public var trustProxyAuth: Bool
     public var jwtAccessTokenExpires: Int
@@ -42,7 +58,9 @@ public struct Settings: Sendable {
     public var testing: Bool
 
     /// The keys whose values are secrets (redacted wherever configuration is reported).
-    public static let secretKeys: Set<String> = ["SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"]
+    public static let secretKeys: Set<String> = [
+        "SECRET_KEY", "JWT_SECRET_KEY", "JWT_PREVIOUS_SECRET_KEYS", "DATABASE_URL",
+    ]
 
     /// Reads and validates every setting.
     /// - Throws: ``ConfigError`` with a one-line reason for a malformed value, or in
@@ -56,14 +74,28 @@ public struct Settings: Sendable {
         let deployed = !(config.string("REPLIT_DEPLOYMENT") ?? "").isEmpty
         environment = deployed ? .production : declared
 
-        let secret = config.string("SECRET_KEY")
-        let jwtSecret = config.string("JWT_SECRET_KEY")
+        let secret = config.string("SECRET_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        let jwtSecret = config.string("JWT_SECRET_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        jwtPreviousSecretKeys = config.list("JWT_PREVIOUS_SECRET_KEYS") ?? []
         if environment == .production {
             try Self.requireProductionSecret("SECRET_KEY", secret)
             try Self.requireProductionSecret("JWT_SECRET_KEY", jwtSecret)
+            for previous in jwtPreviousSecretKeys {
+                try Self.requireProductionSecret("JWT_PREVIOUS_SECRET_KEYS", previous)
+            }
         }
-        secretKey = secret ?? Self.developmentSecretKey
-        jwtSecretKey = jwtSecret ?? Self.developmentJWTSecretKey
+        if jwtSecret == Self.publishedDevelopmentJWTSecretKey {
+            throw ConfigError(
+                "JWT_SECRET_KEY is the published development default; unset it to use a generated one")
+        }
+        if jwtPreviousSecretKeys.contains(Self.publishedDevelopmentJWTSecretKey) {
+            throw ConfigError("JWT_PREVIOUS_SECRET_KEYS lists the published development default; remove it")
+        }
+        instancePath = config.instancePath
+        // Empty until loadGeneratedSecrets fills them: JWTSigner refuses an empty key.
+        secretKey = secret ?? ""
+        jwtSecretKey = jwtSecret ?? ""
+        usesGeneratedSecrets = secret == nil || jwtSecret == nil
 
         database = try DatabaseLocation(
             url: config.string("DATABASE_URL"), instancePath: config.instancePath)
@@ -77,7 +109,12 @@ public struct Settings: Sendable {
         trustedProxies = config.list("TRUSTED_PROXIES") ?? []
         rateLimitDefaultLimits = try RateLimit.parseList(rateLimitDefault, key: "RATELIMIT_DEFAULT")
         rateLimitStorage = try RateLimitStorage(url: rateLimitStorageURL)
-        trustedProxyNetworks = try TrustedProxies(trustedProxies, key: "TRUSTED_PROXIES")
+        let ipv6Prefix = try config.int("RATELIMIT_IPV6_PREFIX") ?? TrustedProxies.defaultIPv6PrefixLength
+        guard (1...128).contains(ipv6Prefix) else {
+            throw ConfigError("RATELIMIT_IPV6_PREFIX must be a prefix length from 1 to 128, got \(ipv6Prefix)")
+        }
+        trustedProxyNetworks = try TrustedProxies(
+            trustedProxies, key: "TRUSTED_PROXIES", ipv6PrefixLength: ipv6Prefix)
         trustProxyAuth = try config.bool("TRUST_PROXY_AUTH") ?? false
         jwtAccessTokenExpires = try config.int("JWT_ACCESS_TOKEN_EXPIRES") ?? 900
         jwtRefreshTokenExpires = try config.int("JWT_REFRESH_TOKEN_EXPIRES") ?? 30 * 24 * 3600
@@ -93,6 +130,17 @@ public struct Settings: Sendable {
         if testing && environment == .production {
             throw ConfigError("refusing to start in production: TESTING is set")
         }
+    }
+
+    /// In development without configured secrets, reads the secret generated in the instance
+    /// folder, creating it on the first start, and uses it for whichever of `SECRET_KEY` and
+    /// `JWT_SECRET_KEY` is not configured. Does nothing when both are configured.
+    /// - Throws: ``ConfigError`` when the instance folder or the secret file cannot be used.
+    public mutating func loadGeneratedSecrets(logger: Logger? = nil) throws(ConfigError) {
+        guard secretKey.isEmpty || jwtSecretKey.isEmpty else { return }
+        let generated = try DevelopmentSecret.load(instancePath: instancePath, logger: logger)
+        if secretKey.isEmpty { secretKey = generated.secretKey }
+        if jwtSecretKey.isEmpty { jwtSecretKey = generated.jwtSecretKey }
     }
 
     private static func requireProductionSecret(_ key: String, _ value: String?) throws(ConfigError) {

@@ -190,7 +190,11 @@ struct AuthMiddlewareTests {
             Rejection(
                 "bad signature", "Bearer " + parts[0] + "." + parts[1] + "." + F.token().split(separator: ".")[2],
                 "The token's signature is invalid."),
-            Rejection("another key", "Bearer " + F.token(signer: F.otherSigner), "The token's signature is invalid."),
+            Rejection("another key", "Bearer " + F.token(signer: F.otherSigner), "The token's key is not known."),
+            Rejection(
+                "another key, no kid",
+                "Bearer " + F.raw(header: #"{"alg":"HS256","typ":"JWT"}"#, payload: claims, signer: F.otherSigner),
+                "The token's signature is invalid."),
             Rejection("expired", "Bearer " + F.token([("exp", .integer(F.now))]), "The token has expired."),
             Rejection(
                 "nbf in the future", "Bearer " + F.token([("nbf", .integer(F.now + 60))]), "The token is not valid yet."
@@ -395,7 +399,7 @@ struct AuthMiddlewareTests {
         headers["Authorization"] = "Bearer " + F.token(signer: F.otherSigner)
         let invalid = await client.get("/api/me", headers: headers)
         #expect(invalid.status == 401)
-        #expect(invalid.headers["WWW-Authenticate"] == Self.invalidToken("The token's signature is invalid."))
+        #expect(invalid.headers["WWW-Authenticate"] == Self.invalidToken("The token's key is not known."))
     }
 
     @Test("proxy roles: trimmed, empty items dropped, order kept")

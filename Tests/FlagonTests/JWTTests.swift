@@ -65,15 +65,14 @@ struct JWTTests {
         #expect(try F.signer.verify(F.signer.sign(claims: claims), now: F.now) == claims)
     }
 
-    @Test("tokens are three unpadded base64url parts with the HS256 header")
+    @Test("tokens are three unpadded base64url parts with the HS256 header naming the key")
     func compactForm() throws {
         let token = F.token()
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         #expect(parts.count == 3)
-        #expect(parts[0] == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9")
         #expect(
             Base64URL.decode(parts[0].utf8).map { String(decoding: $0, as: UTF8.self) }
-                == #"{"alg":"HS256","typ":"JWT"}"#)
+                == #"{"alg":"HS256","typ":"JWT","kid":"\#(F.signer.keyID)"}"#)
         #expect(parts[2].utf8.count == 43)
         #expect(!token.contains("=") && !token.contains("+") && !token.contains("/"))
     }
@@ -130,10 +129,71 @@ struct JWTTests {
         let admin = F.encode(F.claimsText([("roles", ["admin"])]))
         #expect(rejection(parts[0] + "." + admin + "." + parts[2]) == .badSignature)
         #expect(rejection(F.encode(#"{"alg":"HS256"}"#) + "." + parts[1] + "." + parts[2]) == .badSignature)
-        #expect(rejection(F.token(signer: F.otherSigner)) == .badSignature)
+        #expect(rejection(F.token(signer: F.otherSigner)) == .unknownKey)
+        #expect(
+            rejection(F.raw(header: #"{"alg":"HS256"}"#, payload: F.claimsText(), signer: F.otherSigner))
+                == .badSignature)
         #expect(rejection(parts[0] + "." + parts[1] + "." + String(parts[2].dropLast(3))) == .badSignature)
         #expect(rejection(parts[0] + "." + parts[1] + ".") == .badSignature)
-        #expect(rejection(F.token(), signer: F.otherSigner) == .badSignature)
+        #expect(rejection(F.token(), signer: F.otherSigner) == .unknownKey)
+    }
+
+    @Test("the kid is a digest of the key: 16 base64url characters, never the key, distinct per key")
+    func keyID() {
+        let id = F.signer.keyID
+        #expect(id == JWTSigner.keyID(of: Array(F.secret.utf8)))
+        #expect(id.utf8.count == 16)
+        #expect(Base64URL.decode(id.utf8)?.count == 12)
+        #expect(!F.secret.contains(id) && !F.token().contains(F.encode(F.secret)))
+        #expect(id != F.otherSigner.keyID)
+        #expect(JWTSigner(secret: F.secret).keyID == id)
+    }
+
+    @Test("after rotation the previous key still verifies its tokens; the new key signs")
+    func rotation() throws {
+        let rotated = JWTSigner(secret: "the-next-secret-that-is-32-bytes-or-more", previousSecrets: [F.secret])
+        let old = F.token()
+        #expect(try rotated.verify(old, now: F.now) == F.claims())
+        let fresh = rotated.sign(claims: F.claims())
+        #expect(try rotated.verify(fresh, now: F.now) == F.claims())
+        #expect(fresh.split(separator: ".")[0] != old.split(separator: ".")[0])
+        // The previous key never signs, and the old signer does not know the new key.
+        #expect(rejection(fresh) == .unknownKey)
+        // Tokens of the previous key still expire as any other.
+        #expect(rejection(old, signer: rotated, now: F.now + 890) == .expired)
+        // Once removed from the previous keys, its tokens are refused.
+        let later = JWTSigner(secret: "the-next-secret-that-is-32-bytes-or-more")
+        #expect(rejection(old, signer: later) == .unknownKey)
+        #expect(try later.verify(fresh, now: F.now) == F.claims())
+    }
+
+    @Test("a token without kid is checked against the current key only, never a previous one")
+    func noKeyID() {
+        let rotated = JWTSigner(secret: "the-next-secret-that-is-32-bytes-or-more", previousSecrets: [F.secret])
+        let legacyOld = F.raw(header: #"{"alg":"HS256","typ":"JWT"}"#, payload: F.claimsText())
+        #expect(rejection(legacyOld) == nil)
+        #expect(rejection(legacyOld, signer: rotated) == .badSignature)
+        let legacyNew = F.raw(header: #"{"alg":"HS256","typ":"JWT"}"#, payload: F.claimsText(), signer: rotated)
+        #expect(rejection(legacyNew, signer: rotated) == nil)
+    }
+
+    @Test(
+        "a kid that is not a string is malformed; an unknown one is refused before the signature is checked",
+        arguments: [
+            (#"{"alg":"HS256","kid":7}"#, JWTError.malformed), (#"{"alg":"HS256","kid":null}"#, .malformed),
+            (#"{"alg":"HS256","kid":["x"]}"#, .malformed), (#"{"alg":"HS256","kid":""}"#, .unknownKey),
+            (#"{"alg":"HS256","kid":"AAAAAAAAAAAAAAAA"}"#, .unknownKey),
+            (#"{"alg":"none","kid":"AAAAAAAAAAAAAAAA"}"#, .unsupportedAlgorithm),
+        ])
+    func badKeyIDs(header: String, expected: JWTError) {
+        #expect(rejection(F.raw(header: header, payload: F.claimsText())) == expected)
+    }
+
+    @Test("a kid naming the current key is checked with it: a forged signature still fails")
+    func kidDoesNotBypassSignature() {
+        let header = #"{"alg":"HS256","kid":"\#(F.signer.keyID)"}"#
+        #expect(rejection(F.raw(header: header, payload: F.claimsText())) == nil)
+        #expect(rejection(F.raw(header: header, payload: F.claimsText(), signer: F.otherSigner)) == .badSignature)
     }
 
     @Test(
@@ -236,7 +296,7 @@ struct JWTTests {
     @Test("error descriptions are fixed sentences without quotes or backslashes")
     func descriptions() {
         let errors: [JWTError] = [
-            .malformed, .unsupportedAlgorithm, .unsupportedHeader, .badSignature, .missingClaim("exp"),
+            .malformed, .unsupportedAlgorithm, .unsupportedHeader, .badSignature, .unknownKey, .missingClaim("exp"),
             .invalidClaim("exp"), .expired, .notYetValid, .issuedInFuture, .wrongType(expected: .access),
             .wrongType(expected: .refresh), .revoked,
         ]
@@ -244,7 +304,8 @@ struct JWTTests {
             errors.map(\.description) == [
                 "The token is malformed.", "The token's algorithm is not supported.",
                 "The token's header is not supported.", "The token's signature is invalid.",
-                "The token has no exp claim.", "The token's exp claim is invalid.", "The token has expired.",
+                "The token's key is not known.", "The token has no exp claim.", "The token's exp claim is invalid.",
+                "The token has expired.",
                 "The token is not valid yet.", "The token was issued in the future.",
                 "An access token is required.", "A refresh token is required.", "The token has been revoked.",
             ])

@@ -250,6 +250,54 @@ struct RateLimitTests {
     }
 
     @Test(
+        "client keys: canonical IPv4, IPv4-mapped IPv6 as IPv4, IPv6 by its prefix",
+        arguments: [
+            // (IPv6 prefix length, address, key)
+            (64, "192.0.2.1", "192.0.2.1"),
+            (64, "::ffff:192.0.2.1", "192.0.2.1"),
+            (64, "::FFFF:c000:0201", "192.0.2.1"),
+            (64, "2001:db8::1", "2001:db8::/64"),
+            (64, "2001:0db8:0:0::2", "2001:db8::/64"),
+            (64, "2001:DB8:0:0:ffff:ffff:ffff:ffff", "2001:db8::/64"),
+            (64, "2001:db8:0:1::1", "2001:db8:0:1::/64"),
+            (48, "2001:db8:0:1::1", "2001:db8::/48"),
+            (56, "2001:db8:0:1ff::1", "2001:db8:0:100::/56"),
+            (128, "2001:0db8::0001", "2001:db8::1/128"),
+            (1, "ffff::1", "8000::/1"),
+            (64, "not an address", "not an address"),
+            (64, "", ""),
+        ])
+    func clientKey(prefix: Int, address: String, expected: String) {
+        #expect(TrustedProxies(ipv6PrefixLength: prefix).key(of: address) == expected)
+    }
+
+    @Test("IPv6 clients of one /64 share a counter, directly and through X-Forwarded-For")
+    func ipv6ClientsShareTheirPrefix() async throws {
+        let client = Self.makeLimitedApp()
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:db8:1:2::1").status == 200)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:db8:1:2:abcd::9").status == 429)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:db8:1:3::1").status == 200)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "::ffff:192.0.2.77").status == 200)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "192.0.2.77").status == 429)
+
+        let proxied = Self.makeLimitedApp(trustedProxies: try TrustedProxies(["10.0.0.0/8"]))
+        let first = await proxied.request(
+            .get, "/api/client", headers: ["X-Forwarded-For": "2001:db8:5::1"], remoteAddress: "10.0.0.1")
+        #expect(first.status == 200)
+        let rotated = await proxied.request(
+            .get, "/api/client", headers: ["X-Forwarded-For": "2001:0db8:5:0:1:2:3:4"], remoteAddress: "10.0.0.2")
+        #expect(rotated.status == 429)
+    }
+
+    @Test("a narrower IPv6 prefix can be configured: /128 counts each address")
+    func ipv6PrefixConfigurable() async throws {
+        let client = Self.makeLimitedApp(trustedProxies: TrustedProxies(ipv6PrefixLength: 128))
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:db8::1").status == 200)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:db8::2").status == 200)
+        #expect(await client.request(.get, "/api/client", remoteAddress: "2001:0db8:0:0::2").status == 429)
+    }
+
+    @Test(
         "malformed TRUSTED_PROXIES entries are a ConfigError naming the key",
         arguments: ["10.0.0.0/33", "not-an-ip", "fd00::/129", "10.0.0/8", "1.2.3.4/"])
     func badProxies(entry: String) {

@@ -119,7 +119,10 @@ struct AppFactoryTests {
     @Test("migrations are applied once, even when the factory runs twice on the same file")
     func migrationsOnce() async throws {
         try await withTemporaryDirectory { folder in
-            let all = ["v1_service_info", "v2_accounts", "v3_tasks", "v4_products", "v5_rate_limits"]
+            let all = [
+                "v1_service_info", "v2_accounts", "v3_tasks", "v4_products", "v5_rate_limits",
+                "v6_rate_limits_window_end",
+            ]
             let first = try await build(folder)
             #expect(try first.database.appliedMigrations() == all)
             let second = try await build(folder)

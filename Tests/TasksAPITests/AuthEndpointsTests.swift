@@ -93,6 +93,83 @@ struct AuthEndpointsTests {
         }
     }
 
+    @Test("after key rotation a token of the previous key is still accepted; once the key is removed it is not")
+    func keyRotation() async throws {
+        try await withTemporaryDirectory { folder in
+            let oldKey = String(repeating: "o", count: 40)
+            let newKey = String(repeating: "n", count: 40)
+            func client(_ overrides: [String: String]) async throws -> TestClient {
+                let values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"].merging(overrides) { $1 }
+                let config = try await Config.load(overrides: values, environment: [:], instancePath: folder)
+                return TestClient(app: try await makeApplication(config: config, logger: quietLogger).app)
+            }
+            func login(_ client: TestClient) async throws -> (access: String, refresh: String) {
+                let response = await client.send(
+                    .post, "/api/auth/login", json: ["username": "alice", "password": "a good password"])
+                return (
+                    try #require(response["access_token"]?.stringValue),
+                    try #require(response["refresh_token"]?.stringValue)
+                )
+            }
+            func bearer(_ token: String) -> HTTPHeaders { ["Authorization": "Bearer \(token)"] }
+
+            let before = try await client(["JWT_SECRET_KEY": oldKey])
+            _ = await before.send(
+                .post, "/api/auth/register", json: ["username": "alice", "password": "a good password"])
+            let old = try await login(before)
+
+            let rotated = try await client(["JWT_SECRET_KEY": newKey, "JWT_PREVIOUS_SECRET_KEYS": oldKey])
+            #expect(await rotated.get("/api/protected", headers: bearer(old.access)).status == 200)
+            let refreshed = await rotated.request(.post, "/api/auth/refresh", headers: bearer(old.refresh))
+            #expect(refreshed.status == 200)
+            let fresh = try #require(refreshed["access_token"]?.stringValue)
+            #expect(await rotated.get("/api/protected", headers: bearer(fresh)).status == 200)
+            // The new key signs: the fresh token names it, and the old configuration does not know it.
+            #expect(await before.get("/api/protected", headers: bearer(fresh)).status == 401)
+
+            let after = try await client(["JWT_SECRET_KEY": newKey])
+            let refused = await after.get("/api/protected", headers: bearer(old.access))
+            #expect(refused.status == 401)
+            #expect(refused["message"] == "The token's key is not known.")
+            #expect(await after.get("/api/protected", headers: bearer(fresh)).status == 200)
+        }
+    }
+
+    @Test("a stored hash with absurd costs is refused without computing it, logged with the user id")
+    func absurdStoredHash() async throws {
+        let capture = LogCapture()
+        try await withTemporaryDirectory { folder in
+            let values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
+            let config = try await Config.load(overrides: values, environment: [:], instancePath: folder)
+            let application = try await makeApplication(config: config, logger: capture.logger)
+            let client = TestClient(app: application.app)
+            let user = try application.accounts.create(username: "alice", password: "a good password")
+            let salt = "c2FsdHNhbHRzYWx0c2FsdA"
+            let digest = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+            let absurd = "$argon2id$v=19$m=4194304,t=1000,p=1$\(salt)$\(digest)"
+            try application.accounts.store.updatePasswordHash(userID: user.id, passwordHash: absurd)
+
+            let hasher = application.accounts.hasher
+            let before = hasher.computations
+            #expect(hasher.check("a good password", encoded: absurd) == .costTooHigh)
+            let response = await client.send(
+                .post, "/api/auth/login", json: ["username": "alice", "password": "a good password"])
+            #expect(response.status == 401)
+            #expect(response["message"] == "Invalid credentials")
+            // The stored hash was never computed: the login cost one dummy verification at the
+            // configured cost, exactly what an unknown username costs, and answers the same.
+            #expect(hasher.computations == before + 1)
+            let unknown = await client.send(.post, "/api/auth/login", json: ["username": "bob", "password": "x"])
+            #expect(unknown.text == response.text)
+            #expect(hasher.computations == before + 2)
+            let warning = try #require(
+                capture.logged.first { $0.message.hasPrefix("refused a stored password hash") })
+            #expect(warning.level == .warning)
+            #expect(warning.metadata["user_id"] == String(user.id))
+            #expect(!warning.metadata.values.contains { $0.contains(digest) || $0.contains(salt) })
+        }
+    }
+
     @Test("protected needs an access token; a refresh token is refused there")
     func protected() async throws {
         try await AccountsFixture.with { fixture in

@@ -226,6 +226,61 @@ struct PasswordHasherTests {
         #expect(!error.message.contains("\n"))
     }
 
+    @Test("a stored hash beyond the maximum costs is refused before libargon2 runs")
+    func storedCostTooHigh() throws {
+        let hasher = try cheapHasher()
+        let good = try hasher.hash("password123")
+        let fields = good.split(separator: "$", omittingEmptySubsequences: false)
+        let tail = "$\(fields[4])$\(fields[5])"
+        let before = hasher.computations
+        for cost in ["m=4194304,t=1000,p=1", "m=65537,t=1,p=1", "m=1024,t=11,p=1", "m=4194304,t=1,p=1"] {
+            let encoded = "$argon2id$v=19$\(cost)" + tail
+            #expect(hasher.check("password123", encoded: encoded) == .costTooHigh, "\(cost)")
+            #expect(!hasher.verify("password123", encoded: encoded))
+        }
+        // Refused by the check alone: nothing was computed.
+        #expect(hasher.computations == before)
+        // At the maximum it is computed (a mismatch here, since the cost is part of the hash).
+        #expect(hasher.check("password123", encoded: "$argon2id$v=19$m=1024,t=10,p=1" + tail) == .mismatch)
+        #expect(hasher.check("password123", encoded: good) == .match)
+        #expect(hasher.check("password123", encoded: "garbage") == .malformed)
+    }
+
+    @Test("the maximum stored costs default to a few times the cost and are configurable")
+    func maximumCosts() async throws {
+        let defaults = try PasswordHasher(
+            config: try await Config.load(environment: [:], instancePath: "/nonexistent/instance"))
+        #expect(defaults.maximumStoredMemoryKiB == 4 * 19_456)
+        #expect(defaults.maximumStoredIterations == 10)
+        let small = try cheapHasher()
+        #expect(small.maximumStoredMemoryKiB == 65_536)
+        let configured = try PasswordHasher(
+            config: try await Config.load(
+                overrides: [
+                    "ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1", "PASSWORD_HASH_MAX_MEMORY_KIB": "2048",
+                    "PASSWORD_HASH_MAX_ITERATIONS": "3",
+                ], environment: [:], instancePath: "/nonexistent/instance"))
+        #expect(configured.maximumStoredMemoryKiB == 2048)
+        #expect(configured.maximumStoredIterations == 3)
+        let encoded = try cheapHasher(memoryKiB: 4096).hash("password123")
+        #expect(configured.check("password123", encoded: encoded) == .costTooHigh)
+    }
+
+    @Test(
+        "maximum stored costs below the configured cost, or beyond Argon2's ranges, stop start-up",
+        arguments: [
+            (["PASSWORD_HASH_MAX_MEMORY_KIB": "1000"], "PASSWORD_HASH_MAX_MEMORY_KIB must be between"),
+            (["PASSWORD_HASH_MAX_MEMORY_KIB": "4194305"], "PASSWORD_HASH_MAX_MEMORY_KIB must be between"),
+            (["PASSWORD_HASH_MAX_ITERATIONS": "1"], "PASSWORD_HASH_MAX_ITERATIONS must be between"),
+            (["PASSWORD_HASH_MAX_ITERATIONS": "1001"], "PASSWORD_HASH_MAX_ITERATIONS must be between"),
+            (["PASSWORD_HASH_MAX_ITERATIONS": "many"], "PASSWORD_HASH_MAX_ITERATIONS must be an integer"),
+        ])
+    func maximumCostErrors(overrides: [String: String], expected: String) async throws {
+        let error = try #require(try await hasherError(overrides))
+        #expect(error.message.contains(expected), "\(error.message)")
+        #expect(!error.message.contains("\n"))
+    }
+
     @Test("the lowest accepted cost still hashes")
     func minimumCost() async throws {
         #expect(try await hasherError(["ARGON2_MEMORY_KIB": "128", "ARGON2_PARALLELISM": "16"]) == nil)

@@ -54,6 +54,72 @@ struct RateLimitStoreTests {
         }
     }
 
+    @Test("pruning removes only ended windows: a window ending at `now` is over, one ending later is not")
+    func pruningOnlyExpired() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let store = try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
+            _ = try store.hit(key: "ended/0", window: 60, now: 59)
+            _ = try store.hit(key: "live/60", window: 60, now: 60)
+            _ = try store.hit(key: "day/0", window: 86_400, now: 60)
+            #expect(try store.prune(now: 60) == [1])
+            #expect(try store.rowCount() == 2)
+            #expect(try store.hit(key: "live/60", window: 60, now: 61).count == 2)
+            #expect(try store.hit(key: "day/0", window: 86_400, now: 61).count == 2)
+        }
+    }
+
+    @Test("a large backlog is pruned in bounded batches, each its own transaction, through the index")
+    func pruningInBatches() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let store = try SQLiteRateLimitStore(
+                path: database.path, sharesApplicationDatabase: true, pruneBatchSize: 100, maximumPruneBatches: 4)
+            // 1,050 ended windows of as many clients, and 7 live ones, written directly.
+            let writer = try DatabaseQueue(path: database.path)
+            try writer.write { db in
+                for index in 0..<1050 {
+                    try db.execute(
+                        sql: "INSERT INTO rate_limits (key, window_end, count) VALUES (?, ?, 1)",
+                        arguments: ["old/\(index)", 60 + index % 5])
+                }
+                for index in 0..<7 {
+                    try db.execute(
+                        sql: "INSERT INTO rate_limits (key, window_end, count) VALUES (?, 1000, 1)",
+                        arguments: ["live/\(index)"])
+                }
+            }
+            // One pass runs at most 4 batches of at most 100 rows; the next passes finish.
+            #expect(try store.prune(now: 100) == [100, 100, 100, 100])
+            #expect(try store.prune(now: 100) == [100, 100, 100, 100])
+            #expect(try store.prune(now: 100) == [100, 100, 50])
+            #expect(try store.prune(now: 100) == [])
+            #expect(try store.rowCount() == 7)
+            // The batch query seeks in the window_end index instead of scanning the table.
+            let plan = try writer.read { db in
+                try Row.fetchAll(
+                    db, sql: "EXPLAIN QUERY PLAN SELECT key FROM rate_limits WHERE window_end <= 100 LIMIT 100"
+                ).map { $0["detail"] as String }
+            }
+            #expect(plan.contains { $0.contains("rate_limits_window_end") })
+        }
+    }
+
+    @Test("the hit that triggers pruning commits first; pruning runs afterwards in its own transactions")
+    func pruningAfterTheHit() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try migratedDatabase(folder)
+            let store = try SQLiteRateLimitStore(
+                path: database.path, sharesApplicationDatabase: true, pruneInterval: 3, pruneBatchSize: 2)
+            _ = try store.hit(key: "a/0", window: 60, now: 1)
+            _ = try store.hit(key: "b/0", window: 60, now: 2)
+            #expect(try store.rowCount() == 2)
+            // The third hit prunes both ended windows (one batch of 2, then an empty one).
+            #expect(try store.hit(key: "c/60", window: 60, now: 61) == RateLimitHit(count: 1, windowEnd: 120))
+            #expect(try store.rowCount() == 1)
+        }
+    }
+
     @Test("ended windows are pruned every Nth hit and on demand; live ones stay")
     func pruning() async throws {
         try await withTemporaryDirectory { folder in
@@ -87,9 +153,14 @@ struct RateLimitStoreTests {
 
     // MARK: the application
 
+    /// 20 seconds into a minute, so requests that take longer than one clock second stay
+    /// within the window.
+    static let fixedNow: Int64 = 1_700_000_040 + 20
+
+    /// The application, its rate limiter on a clock that stands still at ``fixedNow``.
     private func build(_ folder: String, _ overrides: [String: String] = [:]) async throws -> Application {
         let config = try await Config.load(overrides: overrides, environment: [:], instancePath: folder)
-        return try await makeApplication(config: config, logger: quietLogger)
+        return try await makeApplication(config: config, logger: quietLogger, rateLimitClock: { Self.fixedNow })
     }
 
     @Test("GET /api/limited-endpoint: 5 per minute, then 429 naming the limit; /healthz is exempt")
@@ -106,7 +177,7 @@ struct RateLimitStoreTests {
             let refused = await client.get("/api/limited-endpoint")
             #expect(refused.status == 429)
             #expect(refused["message"] == "5 per 1 minute")
-            #expect(refused.headers["Retry-After"] != nil)
+            #expect(refused.headers["Retry-After"] == "40")
             // Another route still has the default limit, its own counter.
             let hello = await client.get("/api/hello")
             #expect(hello.status == 200)
@@ -168,7 +239,8 @@ struct RateLimitStoreTests {
         arguments: [
             ("RATELIMIT_DEFAULT", "lots per day"), ("RATELIMIT_DEFAULT", "5 per fortnight"),
             ("RATELIMIT_STORAGE_URL", "redis://user:hunter2@cache:6379"), ("RATELIMIT_STORAGE_URL", "sqlite:///"),
-            ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"), ("RATELIMIT_IPV6_PREFIX", "0"), ("RATELIMIT_IPV6_PREFIX", "129"),
+            ("RATELIMIT_IPV6_PREFIX", "/64"),
         ])
     func badSettings(key: String, value: String) async throws {
         let error = try await settingsError([key: value])
@@ -184,6 +256,9 @@ struct RateLimitStoreTests {
         #expect(
             try await loadSettings(["RATELIMIT_STORAGE_URL": "sqlite:////tmp/x.sqlite"]).rateLimitStorage
                 == .sqlite(path: "/tmp/x.sqlite"))
+        #expect(try await loadSettings([:]).trustedProxyNetworks.ipv6PrefixLength == 64)
+        #expect(
+            try await loadSettings(["RATELIMIT_IPV6_PREFIX": "56"]).trustedProxyNetworks.ipv6PrefixLength == 56)
         #expect(
             try await loadSettings([:]).rateLimitDefaultLimits == [
                 RateLimit(200, per: .day), RateLimit(50, per: .hour),

@@ -14,8 +14,11 @@ struct SettingsTests {
     func defaults() async throws {
         let settings = try await loadSettings([:], instancePath: "/srv/instance")
         #expect(settings.environment == .development)
-        #expect(settings.secretKey == Settings.developmentSecretKey)
-        #expect(settings.jwtSecretKey == Settings.developmentJWTSecretKey)
+        // Generated in the instance folder by loadGeneratedSecrets, never a published constant.
+        #expect(settings.secretKey == "")
+        #expect(settings.jwtSecretKey == "")
+        #expect(settings.usesGeneratedSecrets)
+        #expect(settings.jwtPreviousSecretKeys == [])
         #expect(settings.database == .sqlite(path: "/srv/instance/app.sqlite"))
         #expect(settings.maxContentLength == 1_048_576)
         #expect(settings.corsOrigins == [])
@@ -72,11 +75,11 @@ struct SettingsTests {
             ),
             (["SECRET_KEY": goodSecret], "refusing to start in production: JWT_SECRET_KEY is not set"),
             (
-                ["SECRET_KEY": Settings.developmentSecretKey, "JWT_SECRET_KEY": goodJWTSecret],
+                ["SECRET_KEY": "dev", "JWT_SECRET_KEY": goodJWTSecret],
                 "refusing to start in production: SECRET_KEY is still a default value"
             ),
             (
-                ["SECRET_KEY": goodSecret, "JWT_SECRET_KEY": Settings.developmentJWTSecretKey],
+                ["SECRET_KEY": goodSecret, "JWT_SECRET_KEY": "dev-jwt-secret-change-me-in-production-0123456789"],
                 "refusing to start in production: JWT_SECRET_KEY is still a default value"
             ),
             (
@@ -126,6 +129,23 @@ struct SettingsTests {
             "REPLIT_DEPLOYMENT": "1", "SECRET_KEY": goodSecret, "JWT_SECRET_KEY": goodJWTSecret,
         ])
         #expect(settings.environment == .production)
+    }
+
+    @Test("JWT_PREVIOUS_SECRET_KEYS is a comma-separated list; production holds each to the secret rules")
+    func previousKeys() async throws {
+        let settings = try await loadSettings(["JWT_PREVIOUS_SECRET_KEYS": " old-one , old-two,"])
+        #expect(settings.jwtPreviousSecretKeys == ["old-one", "old-two"])
+        #expect(Settings.secretKeys.contains("JWT_PREVIOUS_SECRET_KEYS"))
+        let production = ["APP_ENV": "production", "SECRET_KEY": goodSecret, "JWT_SECRET_KEY": goodJWTSecret]
+        let accepted = try await loadSettings(production.merging(["JWT_PREVIOUS_SECRET_KEYS": goodSecret + "x"]) { $1 })
+        #expect(accepted.jwtPreviousSecretKeys == [goodSecret + "x"])
+        let short = try await settingsError(production.merging(["JWT_PREVIOUS_SECRET_KEYS": "short"]) { $1 })
+        #expect(
+            short?.message == "refusing to start in production: JWT_PREVIOUS_SECRET_KEYS is shorter than 32 characters")
+        let published = try await settingsError([
+            "JWT_PREVIOUS_SECRET_KEYS": "dev-jwt-secret-change-me-in-production-0123456789"
+        ])
+        #expect(published?.message == "JWT_PREVIOUS_SECRET_KEYS lists the published development default; remove it")
     }
 
     @Test("development accepts the default secrets")

@@ -26,6 +26,9 @@ public enum JWTError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedHeader
     /// The HMAC-SHA256 signature does not match (another key, or altered content).
     case badSignature
+    /// The header's `kid` names no key this service signs or still verifies with (a key
+    /// rotated out, or another service's).
+    case unknownKey
     /// A registered claim is absent though required (`exp`, and for identities `sub`,
     /// `jti`, `type`).
     case missingClaim(String)
@@ -48,6 +51,7 @@ public enum JWTError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedAlgorithm: return "The token's algorithm is not supported."
         case .unsupportedHeader: return "The token's header is not supported."
         case .badSignature: return "The token's signature is invalid."
+        case .unknownKey: return "The token's key is not known."
         case .missingClaim(let claim): return "The token has no \(claim) claim."
         case .invalidClaim(let claim): return "The token's \(claim) claim is invalid."
         case .expired: return "The token has expired."

@@ -13,6 +13,12 @@ import Crypto
 /// Any non-empty secret is accepted; the application's production check is what
 /// requires a long one (32 or more characters). HMAC-SHA256 is as strong as its key.
 ///
+/// Key rotation: every token names its key in a `kid` header, ``keyID(of:)``, a digest that
+/// does not reveal the key. The current secret signs; `previousSecrets` only verify, so tokens
+/// they signed stay valid until they expire. A token with an unknown `kid` is refused
+/// (``JWTError/unknownKey``); one without `kid`, issued before key ids, is checked against the
+/// current secret only.
+///
 /// ```swift
 /// let signer = JWTSigner(secret: "a-long-random-secret-of-32-chars-or-more")
 /// let token = signer.sign(claims: ["sub": "42", "exp": .integer(UnixTime.now() + 900)])
@@ -29,32 +35,52 @@ public struct JWTSigner: Sendable {
     /// host share a clock; raise it only for hosts whose clocks drift apart.
     public let leeway: Int64
 
-    private let key: SymmetricKey
+    /// The `kid` of the current key, in the header of every token this signer issues.
+    public let keyID: String
 
-    /// The encoded header of every token this signer issues: `{"alg":"HS256","typ":"JWT"}`.
-    private static let encodedHeader = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+    private let key: SymmetricKey
+    /// The previous keys by their `kid`: they verify, never sign.
+    private let previousKeys: [String: SymmetricKey]
+
+    /// The encoded header of every token this signer issues: `{"alg":"HS256","typ":"JWT","kid":"…"}`.
+    private let encodedHeader: String
 
     /// - Parameters:
-    ///   - secret: The HMAC key; must not be empty.
+    ///   - secret: The HMAC key that signs; must not be empty.
+    ///   - previousSecrets: Earlier keys whose tokens still verify (rotation); none empty.
     ///   - leeway: Tolerated clock difference in seconds, 0 or more.
-    public init(secret: [UInt8], leeway: Int64 = 0) {
+    public init(secret: [UInt8], previousSecrets: [[UInt8]] = [], leeway: Int64 = 0) {
         precondition(!secret.isEmpty, "the JWT secret must not be empty")
+        precondition(previousSecrets.allSatisfy { !$0.isEmpty }, "a previous JWT secret must not be empty")
         precondition(leeway >= 0, "the JWT leeway must not be negative")
         self.key = SymmetricKey(data: secret)
+        self.keyID = Self.keyID(of: secret)
+        var previous: [String: SymmetricKey] = [:]
+        for old in previousSecrets where old != secret { previous[Self.keyID(of: old)] = SymmetricKey(data: old) }
+        self.previousKeys = previous
         self.leeway = leeway
+        self.encodedHeader = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT","kid":"\#(keyID)"}"#.utf8))
     }
 
     /// A signer keyed with the UTF-8 bytes of `secret` (how PyJWT uses a string key).
-    public init(secret: String, leeway: Int64 = 0) {
-        self.init(secret: Array(secret.utf8), leeway: leeway)
+    public init(secret: String, previousSecrets: [String] = [], leeway: Int64 = 0) {
+        self.init(secret: Array(secret.utf8), previousSecrets: previousSecrets.map { Array($0.utf8) }, leeway: leeway)
     }
 
-    /// A compact JWS of `claims` with header `{"alg":"HS256","typ":"JWT"}`.
+    /// The `kid` naming a key: the first 96 bits of SHA-256 over a fixed label and the key, in
+    /// base64url (16 characters). It identifies the key among a few without revealing it, and
+    /// the label keeps it from being any other digest of the key.
+    public static func keyID(of secret: [UInt8]) -> String {
+        let digest = SHA256.hash(data: Array("tasks-api JWT key id v1\u{0}".utf8) + secret)
+        return Base64URL.encode(Array(Array(digest).prefix(12)))
+    }
+
+    /// A compact JWS of `claims` with header `{"alg":"HS256","typ":"JWT","kid":"…"}`.
     ///
     /// The claims are signed as given: add `exp` (``verify(_:now:)`` requires it), or let
     /// ``TokenIssuer`` build the whole set.
     public func sign(claims: JSONObject) -> String {
-        token(signingInput: Self.encodedHeader + "." + Base64URL.encode(JSONValue.object(claims).serialized()))
+        token(signingInput: encodedHeader + "." + Base64URL.encode(JSONValue.object(claims).serialized()))
     }
 
     /// The claims of a valid token, or the reason it is not valid.
@@ -75,11 +101,20 @@ public struct JWTSigner: Sendable {
         guard let header = Self.decodeObject(bytes[..<dots[0]]) else { throw .malformed }
         guard header["alg"] == .string("HS256") else { throw .unsupportedAlgorithm }
         guard header["crit"] == nil else { throw .unsupportedHeader }
+        let verifyingKey: SymmetricKey
+        switch header["kid"] {
+        case nil: verifyingKey = key
+        case .string(let id)? where id == keyID: verifyingKey = key
+        case .string(let id)?:
+            guard let previous = previousKeys[id] else { throw .unknownKey }
+            verifyingKey = previous
+        default: throw .malformed
+        }
 
         guard let signature = Base64URL.decode(bytes[(dots[1] + 1)...]) else { throw .malformed }
         let signingInput = Array(bytes[..<dots[1]])
         guard signature.count == SHA256.byteCount,
-            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key)
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: verifyingKey)
         else { throw .badSignature }
 
         guard let claims = Self.decodeObject(bytes[(dots[0] + 1)..<dots[1]]) else { throw .malformed }

@@ -6,8 +6,8 @@
 ///   exempts the route. Paths in `exemptPaths` (`/healthz`, `/openapi.json`, `/docs`) are
 ///   exempt, and so are requests that matched no route (404, 405, automatic `OPTIONS`):
 ///   only requests a route answers count.
-/// - Counter key: endpoint name, limit, client address (``TrustedProxies``) and window start,
-///   as flask-limiter keys them.
+/// - Counter key: endpoint name, limit, client (``TrustedProxies/clientKey(of:)``: the address,
+///   an IPv6 one reduced to its /64 by default) and window start, as flask-limiter keys them.
 /// - Limits are hit in order; the first one exceeded stops the request (`429` with
 ///   `Retry-After` and the limit as its message, `5 per 1 minute`), as flask-limiter does.
 /// - Every response of a limited route, errors included, carries `X-RateLimit-Limit`,
@@ -55,7 +55,7 @@ public struct RateLimitMiddleware: Middleware {
         let limits = route.metadata.rateLimit ?? defaultLimits
         guard !limits.isEmpty else { return try await next(request) }
 
-        let client = trustedProxies.clientAddress(of: request)
+        let client = trustedProxies.clientKey(of: request)
         let now = now()
         var shown: RateLimitState?
         for limit in limits {

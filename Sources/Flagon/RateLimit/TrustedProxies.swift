@@ -58,6 +58,17 @@ public struct IPNetwork: Sendable, Hashable {
         guard inet_pton(AF_INET, text, &buffer) == 1 else { return nil }
         return Array(buffer[0..<4])
     }
+
+    /// The canonical text of 4 or 16 address bytes (RFC 5952 for IPv6, as inet_ntop writes it).
+    static func format(_ bytes: [UInt8]) -> String? {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let family = bytes.count == 4 ? AF_INET : AF_INET6
+        let written = bytes.withUnsafeBytes { raw in
+            inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count))
+        }
+        guard written != nil else { return nil }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 /// The proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` entries are believed.
@@ -66,13 +77,25 @@ public struct IPNetwork: Sendable, Hashable {
 /// `X-Forwarded-For` entry that is not a trusted proxy. Entries left of it are whatever the
 /// client wrote and are never used, so a client cannot choose its own key.
 public struct TrustedProxies: Sendable {
-    public let networks: [IPNetwork]
+    /// The IPv6 prefix length a client is counted by unless configured otherwise: one /64 is
+    /// what a single subscriber or host is usually given, and can rotate addresses within.
+    public static let defaultIPv6PrefixLength = 64
 
-    public init(networks: [IPNetwork] = []) { self.networks = networks }
+    public let networks: [IPNetwork]
+    /// The leading bits of an IPv6 client address that make up its rate-limit key (1...128).
+    public let ipv6PrefixLength: Int
+
+    public init(networks: [IPNetwork] = [], ipv6PrefixLength: Int = defaultIPv6PrefixLength) {
+        precondition((1...128).contains(ipv6PrefixLength), "the IPv6 prefix length must be 1...128")
+        self.networks = networks
+        self.ipv6PrefixLength = ipv6PrefixLength
+    }
 
     /// Parses CIDRs (IPv4 and IPv6).
     /// - Throws: ``ConfigError`` naming `key` and the malformed entry.
-    public init(_ cidrs: [String], key: String = "TRUSTED_PROXIES") throws(ConfigError) {
+    public init(
+        _ cidrs: [String], key: String = "TRUSTED_PROXIES", ipv6PrefixLength: Int = defaultIPv6PrefixLength
+    ) throws(ConfigError) {
         var networks: [IPNetwork] = []
         for cidr in cidrs {
             guard let network = IPNetwork(cidr) else {
@@ -80,7 +103,30 @@ public struct TrustedProxies: Sendable {
             }
             networks.append(network)
         }
-        self.networks = networks
+        self.init(networks: networks, ipv6PrefixLength: ipv6PrefixLength)
+    }
+
+    /// The counter key of a request's client: ``clientAddress(of:)`` reduced by ``key(of:)``.
+    public func clientKey(of request: Request) -> String {
+        key(of: clientAddress(of: request))
+    }
+
+    /// The rate-limit key of a client address. IPv4 addresses (IPv4-mapped IPv6 included) are
+    /// their canonical dotted form; IPv6 addresses are their network of ``ipv6PrefixLength``
+    /// bits in canonical form with the length (`2001:db8::/64`), so a client cannot escape its
+    /// limit by rotating addresses inside the prefix, nor by spelling one address another way.
+    /// Anything that is not an address (a unix-socket peer) is kept as it is.
+    public func key(of address: String) -> String {
+        guard var bytes = IPNetwork.address(address) else { return address }
+        if bytes.count == 4 { return IPNetwork.format(bytes) ?? address }
+        var remaining = ipv6PrefixLength
+        for index in bytes.indices {
+            let mask: UInt8 = remaining >= 8 ? 0xFF : remaining <= 0 ? 0 : ~(0xFF >> UInt8(remaining))
+            bytes[index] &= mask
+            remaining -= 8
+        }
+        guard let text = IPNetwork.format(bytes) else { return address }
+        return "\(text)/\(ipv6PrefixLength)"
     }
 
     public func isTrusted(_ address: String) -> Bool {

@@ -1,6 +1,7 @@
 // Account rules shared by the HTTP routes and the command line: registration and login.
 
 import Flagon
+import Logging
 
 /// The body of `POST /api/auth/register` and the rules of a new account.
 struct RegisterInput: SchemaDecodable {
@@ -25,10 +26,13 @@ struct LoginInput: SchemaDecodable {
 public struct Accounts: Sendable {
     public let store: any AccountStore
     public let hasher: PasswordHasher
+    let logger: Logger?
 
-    public init(store: any AccountStore, hasher: PasswordHasher) {
+    /// - Parameter logger: Told about stored hashes refused as too costly to verify.
+    public init(store: any AccountStore, hasher: PasswordHasher, logger: Logger? = nil) {
         self.store = store
         self.hasher = hasher
+        self.logger = logger
     }
 
     /// Creates an account after validating it as registration does.
@@ -56,7 +60,23 @@ public struct Accounts: Sendable {
             hasher.verifyUnknownUser(input.password)
             throw Self.invalidCredentials
         }
-        guard hasher.verify(input.password, encoded: user.passwordHash) else { throw Self.invalidCredentials }
+        switch hasher.check(input.password, encoded: user.passwordHash) {
+        case .match:
+            break
+        case .mismatch, .malformed:
+            throw Self.invalidCredentials
+        case .costTooHigh:
+            // Said to the operator, not the client, and without the hash: the row needs a reset.
+            // The dummy verification gives the answer an unknown user's timing.
+            hasher.verifyUnknownUser(input.password)
+            logger?.warning(
+                "refused a stored password hash whose cost exceeds the configured maximum",
+                metadata: [
+                    "user_id": "\(user.id)", "max_memory_kib": "\(hasher.maximumStoredMemoryKiB)",
+                    "max_iterations": "\(hasher.maximumStoredIterations)",
+                ])
+            throw Self.invalidCredentials
+        }
         if hasher.needsRehash(user.passwordHash), let fresh = try? hasher.hash(input.password) {
             // Costs were raised since this hash was made: upgrade it while the password is at hand.
             try? store.updatePasswordHash(userID: user.id, passwordHash: fresh)

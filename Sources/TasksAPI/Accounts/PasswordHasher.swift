@@ -2,6 +2,11 @@
 
 import CArgon2
 import Flagon
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Hashes and verifies passwords with Argon2id (RFC 9106) through Debian's reference
 /// `libargon2`, storing each as a standard PHC string:
@@ -41,6 +46,11 @@ public struct PasswordHasher: Sendable {
     public let iterations: Int
     /// Number of lanes (Argon2's `p`), computed by as many threads.
     public let parallelism: Int
+    /// The largest memory cost (KiB) and pass count a stored hash may have for this hasher to
+    /// verify it. A hash beyond them is refused without being computed: one forged or corrupt
+    /// row must not make every login of that user allocate gigabytes.
+    public let maximumStoredMemoryKiB: Int
+    public let maximumStoredIterations: Int
     /// The hash of a random password, made with the current cost, that
     /// ``verifyUnknownUser(_:)`` verifies against. It matches no password anyone knows.
     public let unknownUserHash: String
@@ -52,14 +62,34 @@ public struct PasswordHasher: Sendable {
     ///   - parallelism: lanes, 1...16.
     /// - Throws: ``ConfigError`` naming the `ARGON2_*` key whose value is out of range, or
     ///   when libargon2 cannot hash with this cost (for instance, memory it cannot allocate).
+    ///   - maximumStoredMemoryKiB: the largest `m` of a stored hash that is verified; by
+    ///     default 4 × `memoryKiB` (at least 64 MiB), never below `memoryKiB`.
+    ///   - maximumStoredIterations: the largest `t` of a stored hash that is verified; by
+    ///     default 4 × `iterations` (at least 10), never below `iterations`.
     public init(
         memoryKiB: Int = defaultMemoryKiB, iterations: Int = defaultIterations,
-        parallelism: Int = defaultParallelism
+        parallelism: Int = defaultParallelism, maximumStoredMemoryKiB: Int? = nil,
+        maximumStoredIterations: Int? = nil
     ) throws(ConfigError) {
         try Self.validate(memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism)
+        _ = Self.largeBuffersAreReturned
         self.memoryKiB = memoryKiB
         self.iterations = iterations
         self.parallelism = parallelism
+        let maximumMemory = maximumStoredMemoryKiB ?? min(Self.maximumMemoryKiB, max(4 * memoryKiB, 65_536))
+        let maximumIterations = maximumStoredIterations ?? min(Self.iterationRange.upperBound, max(4 * iterations, 10))
+        guard maximumMemory >= memoryKiB, maximumMemory <= Self.maximumMemoryKiB else {
+            throw ConfigError(
+                "PASSWORD_HASH_MAX_MEMORY_KIB must be between ARGON2_MEMORY_KIB (\(memoryKiB)) and "
+                    + "\(Self.maximumMemoryKiB), got \(maximumMemory)")
+        }
+        guard maximumIterations >= iterations, maximumIterations <= Self.iterationRange.upperBound else {
+            throw ConfigError(
+                "PASSWORD_HASH_MAX_ITERATIONS must be between ARGON2_ITERATIONS (\(iterations)) and "
+                    + "\(Self.iterationRange.upperBound), got \(maximumIterations)")
+        }
+        self.maximumStoredMemoryKiB = maximumMemory
+        self.maximumStoredIterations = maximumIterations
         // Hashing once here also proves at start-up that this cost can be computed.
         let dummyPassword = String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
         do {
@@ -72,25 +102,62 @@ public struct PasswordHasher: Sendable {
     }
 
     /// A hasher with the cost read from `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS` and
-    /// `ARGON2_PARALLELISM`, each defaulting to OWASP's recommendation.
+    /// `ARGON2_PARALLELISM`, each defaulting to OWASP's recommendation, and the limits on stored
+    /// hashes from `PASSWORD_HASH_MAX_MEMORY_KIB` and `PASSWORD_HASH_MAX_ITERATIONS`.
     /// - Throws: ``ConfigError`` for a value that is not an integer or is out of range.
     public init(config: Config) throws(ConfigError) {
         try self.init(
             memoryKiB: try config.int("ARGON2_MEMORY_KIB") ?? Self.defaultMemoryKiB,
             iterations: try config.int("ARGON2_ITERATIONS") ?? Self.defaultIterations,
-            parallelism: try config.int("ARGON2_PARALLELISM") ?? Self.defaultParallelism)
+            parallelism: try config.int("ARGON2_PARALLELISM") ?? Self.defaultParallelism,
+            maximumStoredMemoryKiB: try config.int("PASSWORD_HASH_MAX_MEMORY_KIB"),
+            maximumStoredIterations: try config.int("PASSWORD_HASH_MAX_ITERATIONS"))
     }
+
+    /// How many times this hasher (and its copies) has run libargon2 after start-up, hashes and
+    /// verifications alike, so tests can show that a refused hash was never computed.
+    public var computations: Int { computationCount.value.load(ordering: .relaxed) }
+    private let computationCount = ComputationCount()
+
+    private final class ComputationCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    /// Counts one libargon2 computation.
+    private static func computing<T>(_ count: ComputationCount?, _ body: () -> T) -> T {
+        count?.value.add(1, ordering: .relaxed)
+        return body()
+    }
+
+    /// Allocations from this size up are their own `mmap`, returned to the system by `free`.
+    static let largeAllocationThreshold: Int32 = 4 << 20
+
+    /// Makes glibc give Argon2id's 19 MiB buffer back to the system after every hash. By
+    /// default its mmap threshold is dynamic: after the first such buffer is freed it rises
+    /// above 19 MiB, so later buffers come from the heap and stay in the worker for good, on
+    /// whatever thread's arena computed them (`malloc_trim` does not reach those). A fixed
+    /// threshold of 4 MiB, set once per process, keeps ordinary request buffers (bodies up to
+    /// 1 MiB) on the heap and maps each Argon2id buffer on its own.
+    private static let largeBuffersAreReturned: Bool = {
+        #if canImport(Glibc)
+            return mallopt(M_MMAP_THRESHOLD, largeAllocationThreshold) == 1
+        #else
+            return false
+        #endif
+    }()
 
     /// Hashes a password with a fresh random salt from the system's CSPRNG.
     /// - Returns: the PHC string to store, such as `$argon2id$v=19$m=19456,t=2,p=1$…$…`.
     /// - Throws: ``PasswordHashError`` if libargon2 fails (in practice, only when it
     ///   cannot allocate the memory).
     public func hash(_ password: String) throws(PasswordHashError) -> String {
-        try Self.hash(password, memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism)
+        try Self.hash(
+            password, memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism,
+            count: computationCount)
     }
 
     private static func hash(
-        _ password: String, memoryKiB: Int, iterations: Int, parallelism: Int
+        _ password: String, memoryKiB: Int, iterations: Int, parallelism: Int, count: ComputationCount? = nil
     ) throws(PasswordHashError) -> String {
         // SystemRandomNumberGenerator is the platform's CSPRNG (getrandom(2) on Linux).
         var generator = SystemRandomNumberGenerator()
@@ -100,13 +167,15 @@ public struct PasswordHasher: Sendable {
             UInt32(iterations), UInt32(memoryKiB), UInt32(parallelism), UInt32(Self.saltLength),
             UInt32(Self.hashLength), Argon2_id)
         var encoded = [CChar](repeating: 0, count: length)
-        let code = passwordBytes.withUnsafeBytes { passwordBuffer in
-            salt.withUnsafeBytes { saltBuffer in
-                encoded.withUnsafeMutableBufferPointer { output in
-                    argon2id_hash_encoded(
-                        UInt32(iterations), UInt32(memoryKiB), UInt32(parallelism),
-                        passwordBuffer.baseAddress, passwordBuffer.count, saltBuffer.baseAddress, saltBuffer.count,
-                        Self.hashLength, output.baseAddress, output.count)
+        let code = computing(count) {
+            passwordBytes.withUnsafeBytes { passwordBuffer in
+                salt.withUnsafeBytes { saltBuffer in
+                    encoded.withUnsafeMutableBufferPointer { output in
+                        argon2id_hash_encoded(
+                            UInt32(iterations), UInt32(memoryKiB), UInt32(parallelism),
+                            passwordBuffer.baseAddress, passwordBuffer.count, saltBuffer.baseAddress, saltBuffer.count,
+                            Self.hashLength, output.baseAddress, output.count)
+                    }
                 }
             }
         }
@@ -115,18 +184,41 @@ public struct PasswordHasher: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// What ``check(_:encoded:)`` found.
+    public enum Verification: Sendable, Equatable {
+        case match
+        case mismatch
+        /// The stored hash is not a well-formed Argon2id string; nothing was computed.
+        case malformed
+        /// The stored hash's memory or pass count exceeds this hasher's maximum; nothing was
+        /// computed.
+        case costTooHigh
+    }
+
     /// Whether `password` is the one `encoded` was made from, in constant time.
     ///
     /// The cost comes from `encoded` itself, so hashes made with an older cost keep
     /// verifying. A malformed string, another Argon2 variant, or a cost outside the ranges
     /// the configuration accepts gives false, without calling libargon2.
     public func verify(_ password: String, encoded: String) -> Bool {
-        guard EncodedArgon2id(encoded) != nil else { return false }
-        let passwordBytes = Array(password.utf8)
-        let code = passwordBytes.withUnsafeBytes { passwordBuffer in
-            encoded.withCString { argon2id_verify($0, passwordBuffer.baseAddress, passwordBuffer.count) }
+        check(password, encoded: encoded) == .match
+    }
+
+    /// ``verify(_:encoded:)`` telling why a hash did not match: a stored hash too costly to
+    /// compute (``maximumStoredMemoryKiB``, ``maximumStoredIterations``) is refused before
+    /// libargon2 is called.
+    public func check(_ password: String, encoded: String) -> Verification {
+        guard let parsed = EncodedArgon2id(encoded) else { return .malformed }
+        guard parsed.memoryKiB <= maximumStoredMemoryKiB, parsed.iterations <= maximumStoredIterations else {
+            return .costTooHigh
         }
-        return code == ARGON2_OK.rawValue
+        let passwordBytes = Array(password.utf8)
+        let code = Self.computing(computationCount) {
+            passwordBytes.withUnsafeBytes { passwordBuffer in
+                encoded.withCString { argon2id_verify($0, passwordBuffer.baseAddress, passwordBuffer.count) }
+            }
+        }
+        return code == ARGON2_OK.rawValue ? .match : .mismatch
     }
 
     /// Whether `encoded` should be replaced by a fresh hash after the next good login: its

@@ -2,6 +2,7 @@
 
 import Foundation
 import GRDB
+import Logging
 
 /// The service's SQLite database, one connection per worker process.
 ///
@@ -14,12 +15,15 @@ public final class Database: Sendable {
     /// How long a writer waits for another process's write lock.
     public static let busyTimeout: TimeInterval = 10
 
-    /// Opens (creating the file and its folder if needed) without migrating.
-    public init(path: String) throws {
+    /// Opens (creating the file and its folder if needed) without migrating. The file and its
+    /// `-wal` and `-shm` are owner-only (0600) and folders it creates 0700, whatever the umask:
+    /// the database holds the password hashes.
+    /// - Parameter logger: Told when an existing file's mode had to be tightened.
+    public init(path: String, logger: Logger? = nil) throws {
         self.path = path
         var configuration = Self.configuration(label: "tasks-api")
         configuration.foreignKeysEnabled = true
-        queue = try Self.openQueue(path: path, configuration: configuration)
+        queue = try Self.openQueue(path: path, configuration: configuration, logger: logger)
     }
 
     /// The settings every connection of the service shares: WAL and the busy timeout.
@@ -31,12 +35,9 @@ public final class Database: Sendable {
         return configuration
     }
 
-    /// Opens a connection to `path`, creating the file and its folder if needed.
-    static func openQueue(path: String, configuration: Configuration) throws -> DatabaseQueue {
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
+    /// Opens a connection to `path`, creating the file (0600) and its folders (0700) if needed.
+    static func openQueue(path: String, configuration: Configuration, logger: Logger? = nil) throws -> DatabaseQueue {
+        try PrivateFiles.database(path, logger: logger)
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 

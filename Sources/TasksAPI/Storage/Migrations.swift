@@ -91,6 +91,11 @@ enum Migrations {
             // names endpoint, limit, client and window start; rows of ended windows are pruned.
             try db.execute(sql: SQLiteRateLimitStore.createTableSQL)
         }
+        migrator.registerMigration("v6_rate_limits_window_end") { db in
+            // Pruning finds ended windows through this index, in small batches, instead of
+            // scanning the whole table while it holds the write lock.
+            try db.execute(sql: SQLiteRateLimitStore.createIndexSQL)
+        }
         return migrator
     }()
 }

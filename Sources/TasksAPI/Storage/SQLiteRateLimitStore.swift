@@ -8,9 +8,11 @@ import Synchronization
 ///
 /// It opens its own connection to the file, so a counter write never waits behind the
 /// application's connection in the same process and can use its own durability setting.
-/// The key includes the window start, so a hit only ever increments or inserts; rows of ended
+/// The key includes the window start, so a hit only ever increments or inserts. Rows of ended
 /// windows are deleted every `pruneInterval` hits of this process (and by ``prune(now:)``),
-/// a scan of a table as small as clients x routes, cheaper than an index kept on every hit.
+/// after the hit has committed, in batches of at most `pruneBatchSize` rows found through the
+/// `window_end` index, each batch its own short transaction: other writers (the application's
+/// own requests on the shared file) get the lock between batches, however large the table.
 public final class SQLiteRateLimitStore: RateLimitStore {
     /// The table, created by migration `v5_rate_limits` (or by the store in a dedicated file).
     static let createTableSQL = """
@@ -20,18 +22,33 @@ public final class SQLiteRateLimitStore: RateLimitStore {
             count INTEGER NOT NULL
         ) WITHOUT ROWID
         """
+    /// The index pruning seeks in, created by migration `v6_rate_limits_window_end`.
+    static let createIndexSQL = "CREATE INDEX IF NOT EXISTS rate_limits_window_end ON rate_limits (window_end)"
+
+    /// Rows deleted per pruning transaction unless configured otherwise.
+    public static let defaultPruneBatchSize = 500
+    /// Batches one pruning pass runs at most; the rest waits for the next pass, so a hit that
+    /// happens to prune a huge backlog is not held for long either.
+    public static let defaultMaximumPruneBatches = 20
 
     let queue: DatabaseQueue
     let pruneInterval: Int
+    let pruneBatchSize: Int
+    let maximumPruneBatches: Int
     private let hits = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - path: The SQLite file.
     ///   - sharesApplicationDatabase: True when `path` is the application's own database, whose
-    ///     schema (migration `v5_rate_limits`) already has the table; false for a dedicated
-    ///     counters file, where the store creates the table itself.
+    ///     schema (migrations `v5_rate_limits`, `v6_rate_limits_window_end`) already has the
+    ///     table; false for a dedicated counters file, where the store creates the table itself.
     ///   - pruneInterval: Delete expired counters once every this many hits.
-    public init(path: String, sharesApplicationDatabase: Bool, pruneInterval: Int = 1000) throws {
+    ///   - pruneBatchSize: Rows deleted per pruning transaction.
+    ///   - maximumPruneBatches: Transactions one pruning pass runs at most.
+    public init(
+        path: String, sharesApplicationDatabase: Bool, pruneInterval: Int = 1000,
+        pruneBatchSize: Int = defaultPruneBatchSize, maximumPruneBatches: Int = defaultMaximumPruneBatches
+    ) throws {
         var configuration = Database.configuration(label: "tasks-api-rate-limits")
         // Counters are not worth an fsync per request: losing the last second of counts in a
         // power cut only lets a few requests through again. A dedicated counters file uses
@@ -45,9 +62,12 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         }
         queue = try Database.openQueue(path: path, configuration: configuration)
         self.pruneInterval = max(1, pruneInterval)
+        self.pruneBatchSize = max(1, pruneBatchSize)
+        self.maximumPruneBatches = max(1, maximumPruneBatches)
         if !sharesApplicationDatabase {
             try queue.write { db in
                 try db.execute(sql: Self.createTableSQL)
+                try db.execute(sql: Self.createIndexSQL)
             }
         }
     }
@@ -66,27 +86,44 @@ public final class SQLiteRateLimitStore: RateLimitStore {
             if let row = try Row.fetchOne(statement, arguments: [key, windowEnd]) {
                 result = RateLimitHit(count: row[0], windowEnd: row[1])
             }
-            if prune { try Self.deleteExpired(db, now: now) }
             return .commit
         }
         guard let result else { throw DatabaseOpenError(message: "rate limit upsert returned no row") }
+        // After the hit's own commit: the count is already answered, and pruning can never
+        // widen the hit's transaction.
+        if prune { try self.prune(now: now) }
         return result
     }
 
-    /// Deletes every counter whose window has ended.
-    public func prune(now: Int64) throws {
-        try queue.inTransaction(.immediate) { db in
-            try Self.deleteExpired(db, now: now)
-            return .commit
+    /// Deletes counters whose window has ended at `now`, in batches of at most
+    /// `pruneBatchSize` rows, each in its own transaction, until none is left or
+    /// `maximumPruneBatches` batches have run.
+    /// - Returns: The number of rows each batch deleted, in order.
+    @discardableResult
+    public func prune(now: Int64) throws -> [Int] {
+        var batches: [Int] = []
+        while batches.count < maximumPruneBatches {
+            var deleted = 0
+            try queue.inTransaction(.immediate) { db in
+                let statement = try db.cachedStatement(
+                    sql: """
+                        DELETE FROM rate_limits WHERE key IN (
+                            SELECT key FROM rate_limits WHERE window_end <= ? LIMIT ?
+                        )
+                        """)
+                try statement.execute(arguments: [now, pruneBatchSize])
+                deleted = db.changesCount
+                return .commit
+            }
+            guard deleted > 0 else { break }
+            batches.append(deleted)
+            if deleted < pruneBatchSize { break }
         }
+        return batches
     }
 
     /// The number of counter rows, expired ones included.
     public func rowCount() throws -> Int {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rate_limits") ?? 0 }
-    }
-
-    private static func deleteExpired(_ db: GRDB.Database, now: Int64) throws {
-        try db.execute(sql: "DELETE FROM rate_limits WHERE window_end <= ?", arguments: [now])
     }
 }

@@ -3,6 +3,7 @@
 import Flagon
 import Foundation
 import Logging
+import Synchronization
 import TasksAPI
 
 /// A logger that drops everything, so tests do not write to the terminal, but keeps its level.
@@ -47,5 +48,40 @@ func settingsError(_ overrides: [String: String]) async throws -> ConfigError? {
         return nil
     } catch {
         return error
+    }
+}
+
+/// A logger that keeps every message with its metadata, for tests that check what was logged.
+final class LogCapture: Sendable {
+    struct Entry: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: [String: String]
+    }
+
+    private let entries = Mutex<[Entry]>([])
+
+    var logged: [Entry] { entries.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "tasks-api-tests", factory: { _ in Handler(capture: self) })
+    }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
+            capture.entries.withLock {
+                $0.append(Entry(level: event.level, message: "\(event.message)", metadata: merged))
+            }
+        }
     }
 }
