@@ -57,12 +57,68 @@ struct SchemaBodyTests {
         }
     }
 
-    @Test("an integer beyond 64 bits is a field error, never a 5xx")
-    func bigInteger() async {
+    @Test(
+        "an integer beyond 64 bits answers the field's range message, never a 5xx",
+        arguments: ["100000000000000000000", "-100000000000000000000", "123456789012345678901234567890"])
+    func bigInteger(number: String) async {
         let response = await Self.client().send(
-            .post, "/api/tasks", rawJSON: #"{"title": "x", "priority": 123456789012345678901234567890}"#)
+            .post, "/api/tasks", rawJSON: #"{"title": "x", "priority": \#(number)}"#)
         #expect(response.status == 400)
-        #expect(response["errors"] == ["priority": ["Not a valid integer."]])
+        #expect(response["errors"] == ["priority": ["Must be greater than or equal to 1 and less than or equal to 5."]])
+    }
+
+    @Test("a NUL in a string is a 400 under its field, in a POST and a PATCH")
+    func nulInString() async {
+        let client = Self.client()
+        let post = await client.send(.post, "/api/tasks", rawJSON: #"{"title": "a\u0000b"}"#)
+        #expect(post.status == 400)
+        #expect(post["errors"] == ["title": ["Must not contain the NUL character."]])
+        let patch = await client.send(.patch, "/api/tasks/1", json: ["title": "a\u{0}"])
+        #expect(patch.status == 400)
+        #expect(patch["errors"] == ["title": ["Must not contain the NUL character."]])
+    }
+
+    /// An object of `count` members `"k0": 0, "k1": 0, ...` with `title` first.
+    static func wideBody(members count: Int) -> String {
+        var body = #"{"title": "x""#
+        for index in 1..<count { body += #", "k\#(index)": 0"# }
+        return body + "}"
+    }
+
+    @Test("an object with more members than the cap is not valid JSON; at the cap it is validated")
+    func memberCap() async {
+        let client = Self.client()
+        let atCap = await client.send(.post, "/api/tasks", rawJSON: Self.wideBody(members: JSONParser.maximumMembers))
+        #expect(atCap.status == 400)
+        #expect(atCap["message"] == "Validation failed.")
+        #expect(atCap["errors"]?.objectValue?.count == ObjectSchema.maximumUnknownFieldErrors)
+        let overCap = await client.send(
+            .post, "/api/tasks", rawJSON: Self.wideBody(members: JSONParser.maximumMembers + 1))
+        #expect(overCap.status == 400)
+        #expect(overCap.text == Self.notJSON)
+    }
+
+    @Test("100,000 members under the body limit are not valid JSON, repeated keys counted")
+    func hundredThousandMembers() async {
+        let body = #"{"title":"x""# + String(repeating: #","a":0"#, count: 99_999) + "}"
+        #expect(body.utf8.count < 1 << 20)
+        let response = await Self.client().send(.post, "/api/tasks", rawJSON: body)
+        #expect(response.status == 400)
+        #expect(response.text == Self.notJSON)
+    }
+
+    @Test("nesting 100,000 deep is not valid JSON, in arrays and in objects")
+    func deepNesting() async {
+        let client = Self.client()
+        let arrays =
+            #"{"title": "# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        let objects = String(repeating: #"{"a":"#, count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+        for body in [arrays, objects] {
+            #expect(body.utf8.count < 1 << 20)
+            let response = await client.send(.post, "/api/tasks", rawJSON: body)
+            #expect(response.status == 400)
+            #expect(response.text == Self.notJSON)
+        }
     }
 
     @Test(

@@ -19,7 +19,23 @@ struct SchemaQueryTests {
             ("page=3.0", "page", "Not a valid integer."),
             ("page=3e0", "page", "Not a valid integer."),
             ("page=%203", "page", "Not a valid integer."),
-            ("page=99999999999999999999", "page", "Not a valid integer."),
+            ("page=1.5e99999999999999999999", "page", "Not a valid integer."),
+            ("page=99999999999999999999x", "page", "Not a valid integer."),
+            ("page=--99999999999999999999", "page", "Not a valid integer."),
+            ("page=+", "page", "Not a valid integer."),
+            (
+                "page=99999999999999999999", "page",
+                "Must be greater than or equal to 1 and less than or equal to 9223372036854775807."
+            ),
+            ("page=-99999999999999999999", "page", "Must be greater than or equal to 1."),
+            (
+                "per_page=%2B99999999999999999999", "per_page",
+                "Must be greater than or equal to 1 and less than or equal to 100."
+            ),
+            (
+                "per_page=-99999999999999999999", "per_page",
+                "Must be greater than or equal to 1 and less than or equal to 100."
+            ),
             ("page=0", "page", "Must be greater than or equal to 1."),
             ("per_page=0", "per_page", "Must be greater than or equal to 1 and less than or equal to 100."),
             ("per_page=101", "per_page", "Must be greater than or equal to 1 and less than or equal to 100."),
@@ -63,6 +79,22 @@ struct SchemaQueryTests {
                     "completed": ["Not a valid boolean."],
                     "sort": ["Must be one of: created_at, -created_at, priority, -priority."],
                 ])
+    }
+
+    @Test(
+        "a parameter holding U+0000 (%00) is refused under its name",
+        arguments: ["q=a%00b", "q=%00", "sort=created_at%00", "q=%00&page=2"])
+    func nulRefused(query: String) {
+        let field = query.hasPrefix("sort") ? "sort" : "q"
+        let errors = queryErrors(ListQuery.schema, query)
+        #expect(errors?[field]?.first == "Must not contain the NUL character.")
+        #expect(errors?.count == 1)
+    }
+
+    @Test("a NUL in an integer or boolean parameter is not a valid value of that type")
+    func nulInTypedParameters() {
+        #expect(queryErrors(ListQuery.schema, "page=1%00") == ["page": ["Not a valid integer."]])
+        #expect(queryErrors(ListQuery.schema, "completed=true%00") == ["completed": ["Not a valid boolean."]])
     }
 
     @Test("the first value of a repeated parameter counts")

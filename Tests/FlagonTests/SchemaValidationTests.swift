@@ -98,15 +98,108 @@ struct SchemaValidationTests {
     }
 
     @Test(
-        "numbers with a fraction or exponent, and integers beyond 64 bits, are not valid integers",
-        arguments: [
-            "3.0", "3e0", "3E+0", "0.5", "-1.5", "1e2", "9223372036854775808", "-9223372036854775809",
-            "123456789012345678901234567890",
-        ])
+        "numbers with a fraction or an exponent are not valid integers",
+        arguments: ["3.0", "3e0", "3E+0", "0.5", "-1.5", "1e2"])
     func notIntegers(number: String) throws {
         #expect(
             try fieldErrors(TaskInput.schema, #"{"title": "x", "priority": \#(number)}"#)
                 == ["priority": ["Not a valid integer."]])
+    }
+
+    @Test(
+        "an integer beyond 64 bits, of either sign, answers the field's range message",
+        arguments: [
+            "100000000000000000000", "9223372036854775808", "-9223372036854775809", "-100000000000000000000",
+            "123456789012345678901234567890", "-\(String(repeating: "9", count: 5000))",
+        ])
+    func bigIntegersOutOfRange(number: String) throws {
+        #expect(
+            try fieldErrors(TaskInput.schema, #"{"title": "x", "priority": \#(number)}"#)
+                == ["priority": ["Must be greater than or equal to 1 and less than or equal to 5."]])
+    }
+
+    @Test(
+        "a big integer past an open bound names the 64-bit limit that stands in for it",
+        arguments: [
+            (
+                "price_cents", "100000000000000000000",
+                "Must be greater than or equal to 0 and less than or equal to 9223372036854775807."
+            ),
+            ("price_cents", "-100000000000000000000", "Must be greater than or equal to 0."),
+            ("discount", "100000000000000000000", "Must be less than or equal to 10."),
+            (
+                "discount", "-100000000000000000000",
+                "Must be greater than or equal to -9223372036854775808 and less than or equal to 10."
+            ),
+        ])
+    func bigIntegersOpenBounds(field: String, number: String, message: String) throws {
+        let body = #"{"name": "Lamp", "price_cents": 1, "\#(field)": \#(number)}"#
+        #expect(try fieldErrors(ProductInput.schema, body) == [field: [message]])
+    }
+
+    @Test("a big integer on a field without bounds names the 64-bit range")
+    func bigIntegerUnbounded() throws {
+        let schema = ObjectSchema(.integer("count"))
+        let message =
+            "Must be greater than or equal to -9223372036854775808 and less than or equal to 9223372036854775807."
+        #expect(try fieldErrors(schema, #"{"count": 9223372036854775808}"#) == ["count": [message]])
+        #expect(try fieldErrors(schema, #"{"count": -9223372036854775809}"#) == ["count": [message]])
+    }
+
+    @Test(
+        "a string holding U+0000 is refused under its field, wherever the NUL is",
+        arguments: [#""a\u0000b""#, #""\u0000""#, #""title\u0000""#, #""\u0000\u0000\u0000""#])
+    func nulRefused(text: String) throws {
+        #expect(
+            try fieldErrors(TaskInput.schema, #"{"title": \#(text)}"#)
+                == ["title": ["Must not contain the NUL character."]])
+        #expect(
+            try fieldErrors(TaskInput.schema, #"{"title": "t", "description": \#(text)}"#)
+                == ["description": ["Must not contain the NUL character."]])
+    }
+
+    @Test("a NUL is reported first, with the other validators the text fails")
+    func nulWithOtherProblems() throws {
+        #expect(
+            try fieldErrors(ProductInput.schema, #"{"name": "Lamp", "price_cents": 1, "sku": "ab\u0000"}"#)
+                == ["sku": ["Must not contain the NUL character.", "String does not match expected pattern."]])
+        #expect(
+            try fieldErrors(ProductInput.schema, #"{"name": "Lamp", "price_cents": 1, "color": "red\u0000"}"#)
+                == ["color": ["Must not contain the NUL character.", "Must be one of: red, green, blue."]])
+        #expect(
+            try fieldErrors(TaskInput.schema, #"{"title": "\u0000"}"#) == [
+                "title": ["Must not contain the NUL character."]
+            ])
+    }
+
+    @Test("other control characters are kept: only NUL is refused")
+    func otherControlsAccepted() throws {
+        let valid = try TaskInput.schema.validate(try JSONParser.parse(#"{"title": "a\u0001\u001f\u007fb"}"#))
+        #expect(valid["title"] == .string("a\u{1}\u{1F}\u{7F}b"))
+    }
+
+    @Test("at most 20 unknown fields are reported, the first ones in document order")
+    func unknownFieldsCapped() throws {
+        let count = JSONParser.maximumMembers - 1
+        var body = #"{"title": "t""#
+        for index in 0..<count { body += #", "k\#(index)": 0"# }
+        body += "}"
+        let errors = try #require(try fieldErrors(TaskInput.schema, body))
+        #expect(ObjectSchema.maximumUnknownFieldErrors == 20)
+        #expect(errors == Dictionary(uniqueKeysWithValues: (0..<20).map { ("k\($0)", ["Unknown field."]) }))
+    }
+
+    @Test("field errors and unknown fields are both reported when the cap is reached")
+    func unknownFieldsCappedWithFieldErrors() throws {
+        var body = #"{"priority": 0"#
+        for index in 0..<50 { body += #", "k\#(index)": 0"# }
+        body += "}"
+        let errors = try #require(try fieldErrors(TaskInput.schema, body))
+        #expect(errors.count == 22)
+        #expect(errors["title"] == ["Missing data for required field."])
+        #expect(errors["priority"] == ["Must be greater than or equal to 1 and less than or equal to 5."])
+        #expect(errors["k19"] == ["Unknown field."])
+        #expect(errors["k20"] == nil)
     }
 
     @Test("the 64-bit integer limits themselves are integers, checked against the range")

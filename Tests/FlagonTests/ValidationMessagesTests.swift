@@ -45,8 +45,15 @@ struct ValidationMessagesTests {
             path: "/api/tasks", body: #"{"title": "t", "priority": 3e0}"#, field: "priority",
             message: "Not a valid integer."),
         Case(
-            path: "/api/tasks", body: #"{"title": "t", "priority": 123456789012345678901234}"#, field: "priority",
-            message: "Not a valid integer."),
+            path: "/api/tasks", body: #"{"title": "t", "priority": 100000000000000000000}"#, field: "priority",
+            message: "Must be greater than or equal to 1 and less than or equal to 5."),
+        Case(
+            path: "/api/tasks", body: #"{"title": "t", "priority": -100000000000000000000}"#, field: "priority",
+            message: "Must be greater than or equal to 1 and less than or equal to 5."),
+        Case(
+            path: "/api/products", body: #"{"name": "abc", "price_cents": 100000000000000000000}"#,
+            field: "price_cents",
+            message: "Must be greater than or equal to 0 and less than or equal to 9223372036854775807."),
         Case(
             path: "/api/tasks", body: #"{"title": "t", "completed": 1}"#, field: "completed",
             message: "Not a valid boolean."),
@@ -64,6 +71,12 @@ struct ValidationMessagesTests {
             path: "/api/products", body: #"{"name": "abc", "price_cents": -1}"#, field: "price_cents",
             message: "Must be greater than or equal to 0."),
         Case(path: "/api/tasks", body: #"{"title": "t", "owner": 1}"#, field: "owner", message: "Unknown field."),
+        Case(
+            path: "/api/tasks", body: #"{"title": "a\u0000b"}"#, field: "title",
+            message: "Must not contain the NUL character."),
+        Case(
+            path: "/api/products", body: #"{"name": "abc", "price_cents": 1, "note": "\u0000"}"#, field: "note",
+            message: "Must not contain the NUL character."),
         Case(path: "/api/tasks", body: #"[]"#, field: "_schema", message: "Invalid input type."),
         Case(path: "/api/tasks", body: #""title""#, field: "_schema", message: "Invalid input type."),
         Case(path: "/api/tasks", body: #"null"#, field: "_schema", message: "Invalid input type."),

@@ -8,17 +8,39 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 /// Parses JSON text strictly: UTF-8 only, no `NaN`/`Infinity`, no trailing commas or
-/// comments, no lone surrogates, nesting bounded so hostile input cannot exhaust the stack.
+/// comments, no lone surrogates, nesting bounded so hostile input cannot exhaust the stack,
+/// and members per object bounded so no single object grows without limit.
 public struct JSONParser {
+    /// The deepest nesting of arrays and objects accepted.
     public static let maximumDepth = 256
+
+    /// The most members one object may be written with, repeated keys included.
+    ///
+    /// No input of this service has more than a handful of fields, and a 1 MiB body could
+    /// otherwise carry some 200,000 members, each of which validation reports back as an
+    /// unknown field. 10,000 leaves room for any generic JSON a route may accept while
+    /// keeping the work and memory one object can cost small and predictable.
+    public static let maximumMembers = 10_000
 
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Keys compared while inserting members, to show that insertion stays linear.
+    private var comparisons = 0
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        try parseCountingComparisons(bytes).value
+    }
+
+    /// The parsed value and the number of keys compared while building its objects.
+    static func parseCountingComparisons(
+        _ bytes: [UInt8]
+    ) throws(JSONParseError) -> (
+        value: JSONValue, comparisons: Int
+    ) {
         var parser = JSONParser(bytes: bytes)
-        return try parser.parseDocument()
+        let value = try parser.parseDocument()
+        return (value, parser.comparisons)
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
@@ -92,8 +114,11 @@ public struct JSONParser {
             index += 1
             return .object(object)
         }
+        var members = 0
         while true {
             skipWhitespace()
+            members += 1
+            if members > Self.maximumMembers { throw fail("too many members in an object") }
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw fail("expected a string key")
             }
@@ -102,7 +127,8 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            let value = try parseValue()
+            comparisons += object.insert(key, value)
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {

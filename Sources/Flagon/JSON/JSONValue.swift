@@ -59,10 +59,20 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 /// The members of a JSON object in document order. A repeated key keeps its last value,
-/// as Python's `json` module does.
+/// at the position of its first occurrence, as Python's `json` module does.
+///
+/// Small objects are searched by a short scan; past ``scanLimit`` members an index from
+/// key to position is kept as well, so inserting and looking up a member cost amortised
+/// O(1) however many members there are. Swift's `Hasher` is seeded per process, so
+/// chosen keys cannot force collisions.
 public struct JSONObject: Sendable, Equatable, Sequence {
     public typealias Element = (key: String, value: JSONValue)
     public private(set) var entries: [Element] = []
+    /// The position of every key in ``entries``; empty while the object is small.
+    private var positions: [String: Int] = [:]
+
+    /// The most members searched by a scan; larger objects are indexed.
+    static let scanLimit = 8
 
     public init() {}
 
@@ -76,14 +86,46 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     public func makeIterator() -> IndexingIterator<[Element]> { entries.makeIterator() }
 
     public subscript(key: String) -> JSONValue? {
-        get { entries.first { $0.key == key }?.value }
+        get { position(of: key).index.map { entries[$0].value } }
         set {
-            if let index = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
-            } else if let newValue {
-                entries.append((key, newValue))
+            if let newValue {
+                _ = insert(key, newValue)
+            } else if let index = position(of: key).index {
+                entries.remove(at: index)
+                reindex()
             }
         }
+    }
+
+    /// Where `key` is, and how many keys were compared to find out: at most ``scanLimit``.
+    func position(of key: String) -> (index: Int?, comparisons: Int) {
+        guard positions.isEmpty else { return (positions[key], 1) }
+        for index in entries.indices where entries[index].key == key { return (index, index + 1) }
+        return (nil, entries.count)
+    }
+
+    /// Sets `key` to `value`, in place if present, else at the end.
+    /// - Returns: The keys compared on the way, so tests can count the work.
+    mutating func insert(_ key: String, _ value: JSONValue) -> Int {
+        let (found, comparisons) = position(of: key)
+        if let found {
+            entries[found].value = value
+            return comparisons
+        }
+        entries.append((key, value))
+        if !positions.isEmpty {
+            positions[key] = entries.count - 1
+        } else if entries.count > Self.scanLimit {
+            reindex()
+        }
+        return comparisons
+    }
+
+    private mutating func reindex() {
+        positions = [:]
+        guard entries.count > Self.scanLimit else { return }
+        positions.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() { positions[entry.key] = index }
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {

@@ -7,6 +7,7 @@ extension Field {
         switch (kind, value) {
         case (.string, .string(let text)): return stringProblems(text)
         case (.integer, .integer(let number)): return rangeProblems(number)
+        case (.integer, .bigInteger(let digits)): return bigIntegerProblems(negative: digits.hasPrefix("-"))
         case (.boolean, .bool): return []
         default: return [ValidationMessage.invalid(kind)]
         }
@@ -14,6 +15,9 @@ extension Field {
 
     private func stringProblems(_ text: String) -> [String] {
         var problems: [String] = []
+        // Storage would cut the text at the NUL (SQLite's C strings) or refuse it
+        // (PostgreSQL's text), so it is refused here, the same on every backend.
+        if text.utf8.contains(0) { problems.append(ValidationMessage.nul) }
         let length = text.unicodeScalars.count
         if let minLength, length < minLength {
             problems.append(ValidationMessage.length(min: minLength, max: maxLength))
@@ -31,6 +35,15 @@ extension Field {
         return []
     }
 
+    /// An integer beyond 64 bits is out of any range a field can declare. The message is
+    /// the field's range, with the 64-bit limit standing in for a bound it leaves open:
+    /// `Must be greater than or equal to 0 and less than or equal to 9223372036854775807.`
+    private func bigIntegerProblems(negative: Bool) -> [String] {
+        let declared = negative ? minimum != nil : maximum != nil
+        if declared { return [ValidationMessage.range(min: minimum, max: maximum)] }
+        return [ValidationMessage.range(min: minimum ?? .min, max: maximum ?? .max)]
+    }
+
     /// The JSON value a query-string value stands for. Text that does not parse as the
     /// field's type stays a string, so ``problems(with:)`` reports it as the wrong type.
     func value(fromQuery text: String) -> JSONValue {
@@ -39,13 +52,23 @@ extension Field {
             return .string(text)
         case .integer:
             // Swift's Int64 parser takes `-3` and `+3` like Python's int(), and refuses
-            // `3.0`, ` 3`, `` and anything beyond 64 bits.
-            return Int64(text).map(JSONValue.integer) ?? .string(text)
+            // `3.0`, ` 3`, `` and anything beyond 64 bits; digits beyond 64 bits are
+            // still an integer, out of range as in a JSON body.
+            if let number = Int64(text) { return .integer(number) }
+            return Self.isDecimal(text) ? .bigInteger(text) : .string(text)
         case .boolean:
             if Self.truthy.contains(text) { return .bool(true) }
             if Self.falsy.contains(text) { return .bool(false) }
             return .string(text)
         }
+    }
+
+    /// An optional sign and one or more ASCII digits.
+    private static func isDecimal(_ text: String) -> Bool {
+        let digits =
+            text.utf8.first == UInt8(ascii: "-") || text.utf8.first == UInt8(ascii: "+")
+            ? text.utf8.dropFirst() : text.utf8[...]
+        return !digits.isEmpty && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// marshmallow's `Boolean.truthy` and `Boolean.falsy` strings.

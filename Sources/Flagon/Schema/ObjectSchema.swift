@@ -17,16 +17,27 @@
 /// ```
 public struct ObjectSchema: Sendable {
     public let fields: [Field]
+    /// The position of each field by name, so checking every key of a large body stays linear.
+    private let positions: [String: Int]
+
+    /// The most `Unknown field.` errors one body reports, for its first unknown keys in
+    /// document order. A body may have up to ``JSONParser/maximumMembers`` keys; echoing
+    /// them all would turn one bad request into a response as large as the body, and a
+    /// client that sent that many wrong keys learns enough from the first few.
+    public static let maximumUnknownFieldErrors = 20
 
     public init(_ fields: Field...) { self.init(fields: fields) }
 
     public init(fields: [Field]) {
         self.fields = fields
+        var positions: [String: Int] = [:]
+        for (index, field) in fields.enumerated() where positions[field.name] == nil { positions[field.name] = index }
+        self.positions = positions
     }
 
     /// The field of that name, if the schema has one.
     public func field(named name: String) -> Field? {
-        fields.first { $0.name == name }
+        positions[name].map { fields[$0] }
     }
 
     /// The same fields for a partial update (`PATCH`), as marshmallow's `partial=True`:
@@ -50,6 +61,7 @@ public struct ObjectSchema: Sendable {
     }
 
     /// Validates a JSON body: it must be an object, every field valid, no unknown fields.
+    /// Unknown fields are reported up to ``maximumUnknownFieldErrors``.
     ///
     /// - Returns: The fields present or defaulted, in schema order.
     /// - Throws: ``HTTPError/validation(_:)`` with every field's messages, or with
@@ -90,8 +102,11 @@ public struct ObjectSchema: Sendable {
             }
         }
         if rejectingUnknown {
-            for key in object.keys where field(named: key) == nil {
+            var reported = 0
+            for (key, _) in object where positions[key] == nil {
                 errors[key] = [ValidationMessage.unknownField]
+                reported += 1
+                if reported == Self.maximumUnknownFieldErrors { break }
             }
         }
         guard errors.isEmpty else { throw .validation(errors) }

@@ -9,6 +9,8 @@ enum ValidationMessage {
     static let null = "Field may not be null."
     static let unknownField = "Unknown field."
     static let invalidInput = "Invalid input type."
+    /// A string holding U+0000, refused rather than truncated where it is stored.
+    static let nul = "Must not contain the NUL character."
     /// marshmallow's `Regexp` validator.
     static let pattern = "String does not match expected pattern."
 
