@@ -1,6 +1,6 @@
 # tasks-api: the two commands of the README, and the checks CI runs.
 
-.PHONY: run test bench build lint format check-nginx deps
+.PHONY: run test bench build lint format check-nginx deps fuzz
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -26,6 +26,10 @@ test:
 bench:
 	scripts/install-deps bench
 	bench/run
+
+# Fuzz each libFuzzer target for FUZZ_SECONDS (default 60); findings stay in .build-fuzz/.
+fuzz:
+	scripts/fuzz run
 
 build:
 	swift build

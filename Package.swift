@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "tasks-api", targets: ["tasks-api"]),
         .library(name: "Flagon", targets: ["Flagon"]),
+        // For the fuzz targets in Fuzz/, a separate package.
+        .library(name: "FastCGI", targets: ["FastCGI"]),
+        .library(name: "TasksAPI", targets: ["TasksAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
