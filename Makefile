@@ -11,7 +11,8 @@ run:
 
 # Install what is missing and run every test: unit, integration (real nginx and
 # workers), the nginx config check, the OpenAPI document through openapi-spec-validator,
-# schemathesis against the live service through nginx, and the format lint.
+# schemathesis against the live service through nginx, a short libFuzzer pass of every
+# fuzz target from the committed seeds, and the format lint.
 test:
 	scripts/install-deps test
 	swift build --build-tests
@@ -19,7 +20,8 @@ test:
 	scripts/check-nginx-configs
 	scripts/check-openapi
 	scripts/check-schemathesis
-	swift format lint --strict --recursive Sources Tests Package.swift
+	scripts/fuzz check
+	swift format lint --strict --recursive Sources Tests Package.swift Fuzz/Sources Fuzz/Package.swift
 	scripts/test-summary .build/swift-test.log
 
 # Throughput, latency and memory against a C libfcgi baseline behind the same nginx.
@@ -35,7 +37,7 @@ build:
 	swift build
 
 lint:
-	swift format lint --strict --recursive Sources Tests Package.swift
+	swift format lint --strict --recursive Sources Tests Package.swift Fuzz/Sources Fuzz/Package.swift
 
 format:
 	swift format --in-place --recursive Sources Tests Package.swift

@@ -50,10 +50,12 @@ enum CGIRequest {
         if let requestURI, requestURI.hasPrefix("/") {
             request = Request(method: method, target: requestURI, headers: headers, remoteAddress: remoteAddress)
         } else {
+            // Only a raw FastCGI peer omits REQUEST_URI; whatever it sends, the path the router
+            // sees is absolute, as from nginx.
             let path = scriptName + pathInfo
             request = Request(
-                method: method, path: path.isEmpty ? "/" : path, query: queryString, headers: headers,
-                remoteAddress: remoteAddress)
+                method: method, path: path.hasPrefix("/") ? path : "/" + path, query: queryString,
+                headers: headers, remoteAddress: remoteAddress)
         }
         if badLength {
             request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")

@@ -34,6 +34,15 @@ struct CGIRequestTests {
         #expect(request.query == "")
     }
 
+    // Found by the cgi-params fuzz target: a raw peer without REQUEST_URI made a relative path.
+    @Test("without a usable REQUEST_URI the path is still absolute")
+    func relativeFallbackPath() throws {
+        #expect(try decode([("SCRIPT_NAME", "x"), ("PATH_INFO", "/api/tasks")]).request.path == "/x/api/tasks")
+        #expect(try decode([("REQUEST_URI", "api"), ("PATH_INFO", "hello")]).request.path == "/hello")
+        #expect(try decode([("SCRIPT_NAME", "/api"), ("PATH_INFO", "/hello")]).request.path == "/api/hello")
+        #expect(try decode([]).request.path == "/")
+    }
+
     @Test("the method is kept verbatim and defaults to GET")
     func method() throws {
         #expect(try decode([("REQUEST_METHOD", "PATCH"), ("REQUEST_URI", "/")]).request.method == .patch)
