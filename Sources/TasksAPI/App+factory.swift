@@ -1,7 +1,12 @@
 // The application factory (the guide's `create_app`).
 
 import Flagon
+import HostRegion
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Everything `makeApp` built, for callers that need more than the App (the CLI, tests).
 public struct Application: Sendable {
@@ -52,8 +57,10 @@ public func makeApplication(
     try settings.loadGeneratedSecrets(logger: logger)
     if migrate { try database.migrate() }
 
+    let region = try hostRegion(instancePath: settings.instancePath, logger: logger)
     let accounts = Accounts(
-        store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config), logger: logger)
+        store: SQLiteAccountStore(database: database),
+        hasher: try PasswordHasher(config: config), logger: logger)
     let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
         signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
@@ -68,7 +75,8 @@ public func makeApplication(
         app.use(
             RateLimitMiddleware(
                 defaultLimits: settings.rateLimitDefaultLimits,
-                store: try makeRateLimitStore(settings.rateLimitStorage, database: database),
+                store: try makeRateLimitStore(
+                    settings.rateLimitStorage, database: database, region: region, logger: logger),
                 trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
     // A logged-out token is refused by every worker: revocation lives in the database.
@@ -90,10 +98,27 @@ public func makeApplication(
     return Application(app: app, settings: settings, database: database, accounts: accounts)
 }
 
-/// The counters `RATELIMIT_STORAGE_URL` selects; by default a second connection to the
-/// application database, so every worker process counts in the same table.
-func makeRateLimitStore(_ storage: RateLimitStorage, database: Database) throws -> any RateLimitStore {
+/// The host's shared-memory region: inherited from the master, else the file of the
+/// instance folder that workers without a master share.
+func hostRegion(instancePath: String, logger: Logger) throws -> HostRegion {
+    if getenv(HostRegion.descriptorVariable) == nil { try PrivateFiles.folder(instancePath, logger: logger) }
+    return try HostRegion.forThisProcess(fallbackPath: instancePath + "/" + hostRegionFileName)
+}
+
+/// The host region's file in the instance folder, for workers started without a master.
+public let hostRegionFileName = "host-region"
+
+/// The counters `RATELIMIT_STORAGE_URL` selects; by default the host's shared-memory region,
+/// with a second connection to the application database for keys that do not fit.
+func makeRateLimitStore(
+    _ storage: RateLimitStorage, database: Database, region: HostRegion, logger: Logger
+) throws -> any RateLimitStore {
     switch storage {
+    case .sharedMemory:
+        let path = database.path
+        return SharedMemoryRateLimitStore(region: region, logger: logger) {
+            try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: true)
+        }
     case .database:
         return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
     case .sqlite(let path):

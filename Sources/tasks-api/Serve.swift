@@ -4,6 +4,7 @@ import ArgumentParser
 import FastCGI
 import Flagon
 import Foundation
+import HostRegion
 import Logging
 import TasksAPI
 
@@ -56,6 +57,13 @@ struct Serve: ParsableCommand {
         let readTimeout: Double
         do {
             readTimeout = try self.readTimeout ?? Startup.readTimeoutFromEnvironment()
+        } catch {
+            Startup.fail(logger, error)
+        }
+        // The host region first: the master's own check of the application below maps it
+        // too, and every worker inherits it, so counters outlive recycling and reloads.
+        do {
+            try HostRegion.createShared().publishToChildren()
         } catch {
             Startup.fail(logger, error)
         }
