@@ -59,7 +59,7 @@ public func makeApplication(
 
     let region = try hostRegion(instancePath: settings.instancePath, logger: logger)
     let accounts = Accounts(
-        store: SQLiteAccountStore(database: database),
+        store: GenerationRevocations(SQLiteAccountStore(database: database), region: region),
         hasher: try PasswordHasher(config: config), logger: logger)
     let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
@@ -79,7 +79,8 @@ public func makeApplication(
                     settings.rateLimitStorage, database: database, region: region, logger: logger),
                 trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
-    // A logged-out token is refused by every worker: revocation lives in the database.
+    // A logged-out token is refused by every worker: revocation lives in the database, and
+    // the host region's generation tells each worker when to read it again.
     let store = accounts.store
     app.use(
         AuthMiddleware(signer: signer, trustProxyHeaders: settings.trustProxyAuth) { jti in

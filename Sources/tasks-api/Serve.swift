@@ -62,8 +62,10 @@ struct Serve: ParsableCommand {
         }
         // The host region first: the master's own check of the application below maps it
         // too, and every worker inherits it, so counters outlive recycling and reloads.
+        let region: HostRegion
         do {
-            try HostRegion.createShared().publishToChildren()
+            region = try HostRegion.createShared()
+            region.publishToChildren()
         } catch {
             Startup.fail(logger, error)
         }
@@ -104,7 +106,8 @@ struct Serve: ParsableCommand {
                 maxRequests: maxRequests,
                 gracefulTimeout: gracefulTimeout,
                 workerExecutable: Master.currentExecutable(),
-                workerArguments: ["worker", "--read-timeout", String(readTimeout)]),
+                workerArguments: ["worker", "--read-timeout", String(readTimeout)],
+                onAbnormalExit: { region.bumpRevocationGeneration() }),
             logger: logger)
         let status = master.run()
         Foundation.exit(status)
