@@ -4,10 +4,6 @@ import Flagon
 import HostRegion
 import Logging
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Everything `makeApp` built, for callers that need more than the App (the CLI, tests).
 public struct Application: Sendable {
     public let app: App
@@ -57,7 +53,7 @@ public func makeApplication(
     try settings.loadGeneratedSecrets(logger: logger)
     if migrate { try database.migrate() }
 
-    let region = try hostRegion(instancePath: settings.instancePath, logger: logger)
+    let region = try hostRegion(database: database)
     let accounts = Accounts(
         store: GenerationRevocations(SQLiteAccountStore(database: database), region: region),
         hasher: try PasswordHasher(config: config), logger: logger)
@@ -99,15 +95,14 @@ public func makeApplication(
     return Application(app: app, settings: settings, database: database, accounts: accounts)
 }
 
-/// The host's shared-memory region: inherited from the master, else the file of the
-/// instance folder that workers without a master share.
-func hostRegion(instancePath: String, logger: Logger) throws -> HostRegion {
-    if getenv(HostRegion.descriptorVariable) == nil { try PrivateFiles.folder(instancePath, logger: logger) }
-    return try HostRegion.forThisProcess(fallbackPath: instancePath + "/" + hostRegionFileName)
+/// The host's shared-memory region: inherited from the master, else the file beside the
+/// database that workers without a master share (as SQLite's own `-shm` file is).
+func hostRegion(database: Database) throws -> HostRegion {
+    try HostRegion.forThisProcess(fallbackPath: hostRegionPath(database: database.path))
 }
 
-/// The host region's file in the instance folder, for workers started without a master.
-public let hostRegionFileName = "host-region"
+/// The host region's file for workers started without a master: beside the database they share.
+public func hostRegionPath(database path: String) -> String { path + "-host-region" }
 
 /// The counters `RATELIMIT_STORAGE_URL` selects; by default the host's shared-memory region,
 /// with a second connection to the application database for keys that do not fit.

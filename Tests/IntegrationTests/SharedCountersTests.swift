@@ -54,7 +54,7 @@ struct SharedCountersTests {
         #expect(try client.get("/api/hello").status == 429)
     }
 
-    @Test("spawn-fcgi workers, without a master, share the region file of the instance folder")
+    @Test("spawn-fcgi workers, without a master, share the region file beside the database")
     func spawnFCGIWorkersShareTheFile() throws {
         let service = try LiveService.start(.spawnFCGI(workers: 3), environment: Self.environment)
         defer { service.stop() }
@@ -63,7 +63,7 @@ struct SharedCountersTests {
         try Self.expectCounts(client, remaining: [4, 3, 2, 1, 0], log: service.log)
         #expect(try client.get("/api/hello").status == 429)
         var status = stat()
-        #expect(stat(service.directory.appendingPathComponent("instance/host-region").path, &status) == 0)
+        #expect(stat(service.directory.appendingPathComponent("instance/app.sqlite-host-region").path, &status) == 0)
         #expect(status.st_mode & 0o777 == 0o600)
     }
 }

@@ -92,7 +92,7 @@ struct SharedMemoryRateLimitStoreTests {
             for _ in 0..<2 { #expect(await second.get("/api/limited-endpoint").status == 200) }
             #expect(await first.get("/api/limited-endpoint").status == 429)
             var status = stat()
-            #expect(stat(folder + "/" + hostRegionFileName, &status) == 0)
+            #expect(stat(hostRegionPath(database: folder + "/app.sqlite"), &status) == 0)
             #expect(status.st_mode & 0o777 == 0o600)
             // Nothing went to the database.
             let fallback = try SQLiteRateLimitStore(path: folder + "/app.sqlite", sharesApplicationDatabase: true)
