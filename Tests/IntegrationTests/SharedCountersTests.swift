@@ -34,6 +34,9 @@ struct SharedCountersTests {
         try Self.expectCounts(client, remaining: [4, 3, 2, 1, 0], log: service.log)
         #expect(try client.get("/api/hello").status == 429)
         #expect(service.log().contains("worker recycled, starting a replacement"))
+        // The workers used the master's memfd, not a file of their own.
+        let file = service.directory.appendingPathComponent("instance/app.sqlite-host-region").path
+        #expect(!FileManager.default.fileExists(atPath: file))
     }
 
     @Test("SIGHUP replaces every worker; the new ones continue the count")
@@ -50,6 +53,14 @@ struct SharedCountersTests {
                 let now = Set(service.workerPIDs())
                 return now.count == 3 && now.isDisjoint(with: before)
             })
+        // The new workers map the master's memfd once they have started.
+        for pid in service.workerPIDs() {
+            let mapped = Processes.waitUntil(seconds: 20) {
+                let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+                return maps.contains("memfd:tasks-api-host-region")
+            }
+            #expect(mapped, "worker \(pid)")
+        }
         try Self.expectCounts(client, remaining: [1, 0], log: service.log)
         #expect(try client.get("/api/hello").status == 429)
     }
