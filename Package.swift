@@ -31,6 +31,10 @@ let package = Package(
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
         ),
+        // Atomics on raw words of the host region, SipHash and memfd_create, in C.
+        .target(name: "CHostRegion"),
+        // The host's shared-memory region: its header, sections and rate-limit table.
+        .target(name: "HostRegion", dependencies: ["CHostRegion"]),
         // The web framework: request, response, routing, middleware, errors, config,
         // test client. No FastCGI, no storage.
         .target(
@@ -55,6 +59,7 @@ let package = Package(
             name: "TasksAPI",
             dependencies: [
                 "Flagon",
+                "HostRegion",
                 "CArgon2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -64,6 +69,7 @@ let package = Package(
             name: "tasks-api",
             dependencies: [
                 "FastCGI",
+                "HostRegion",
                 "TasksAPI",
                 "Flagon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,11 +84,13 @@ let package = Package(
             name: "TasksAPITests",
             dependencies: [
                 "TasksAPI",
+                "HostRegion",
                 "Flagon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .testTarget(name: "HostRegionTests", dependencies: ["HostRegion", "CHostRegion"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Flagon"]),
         .testTarget(
             name: "IntegrationTests",

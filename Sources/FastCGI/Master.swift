@@ -21,16 +21,21 @@ public struct Master {
         /// The executable to start workers from, and its arguments.
         public var workerExecutable: String
         public var workerArguments: [String]
+        /// Called when a worker ends other than by exiting with status 0 (killed, crashed):
+        /// it may have left shared state half told, such as a revocation it committed
+        /// without bumping the generation.
+        public var onAbnormalExit: (@Sendable () -> Void)?
 
         public init(
             workers: Int, maxRequests: Int, gracefulTimeout: Double, workerExecutable: String,
-            workerArguments: [String]
+            workerArguments: [String], onAbnormalExit: (@Sendable () -> Void)? = nil
         ) {
             self.workers = workers
             self.maxRequests = maxRequests
             self.gracefulTimeout = gracefulTimeout
             self.workerExecutable = workerExecutable
             self.workerArguments = workerArguments
+            self.onAbnormalExit = onAbnormalExit
         }
     }
 
@@ -162,6 +167,7 @@ public struct Master {
                 "worker_pid": "\(pid)", "uptime_s": "\(Int(lived))",
             ]
             if exited { metadata["exit_status"] = "\(code)" } else { metadata["signal"] = "\(signal)" }
+            if !(exited && code == 0) { options.onAbnormalExit?() }
             if stopping || worker.retiring {
                 logger.info("worker stopped", metadata: metadata)
                 continue

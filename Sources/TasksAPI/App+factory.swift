@@ -1,6 +1,7 @@
 // The application factory (the guide's `create_app`).
 
 import Flagon
+import HostRegion
 import Logging
 
 /// Everything `makeApp` built, for callers that need more than the App (the CLI, tests).
@@ -52,8 +53,10 @@ public func makeApplication(
     try settings.loadGeneratedSecrets(logger: logger)
     if migrate { try database.migrate() }
 
+    let region = try hostRegion(database: database)
     let accounts = Accounts(
-        store: SQLiteAccountStore(database: database), hasher: try PasswordHasher(config: config), logger: logger)
+        store: GenerationRevocations(SQLiteAccountStore(database: database), region: region),
+        hasher: try PasswordHasher(config: config), logger: logger)
     let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
         signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
@@ -68,10 +71,12 @@ public func makeApplication(
         app.use(
             RateLimitMiddleware(
                 defaultLimits: settings.rateLimitDefaultLimits,
-                store: try makeRateLimitStore(settings.rateLimitStorage, database: database),
+                store: try makeRateLimitStore(
+                    settings.rateLimitStorage, database: database, region: region, logger: logger),
                 trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
-    // A logged-out token is refused by every worker: revocation lives in the database.
+    // A logged-out token is refused by every worker: revocation lives in the database, and
+    // the host region's generation tells each worker when to read it again.
     let store = accounts.store
     app.use(
         AuthMiddleware(signer: signer, trustProxyHeaders: settings.trustProxyAuth) { jti in
@@ -90,10 +95,26 @@ public func makeApplication(
     return Application(app: app, settings: settings, database: database, accounts: accounts)
 }
 
-/// The counters `RATELIMIT_STORAGE_URL` selects; by default a second connection to the
-/// application database, so every worker process counts in the same table.
-func makeRateLimitStore(_ storage: RateLimitStorage, database: Database) throws -> any RateLimitStore {
+/// The host's shared-memory region: inherited from the master, else the file beside the
+/// database that workers without a master share (as SQLite's own `-shm` file is).
+func hostRegion(database: Database) throws -> HostRegion {
+    try HostRegion.forThisProcess(fallbackPath: hostRegionPath(database: database.path))
+}
+
+/// The host region's file for workers started without a master: beside the database they share.
+public func hostRegionPath(database path: String) -> String { path + "-host-region" }
+
+/// The counters `RATELIMIT_STORAGE_URL` selects; by default the host's shared-memory region,
+/// with a second connection to the application database for keys that do not fit.
+func makeRateLimitStore(
+    _ storage: RateLimitStorage, database: Database, region: HostRegion, logger: Logger
+) throws -> any RateLimitStore {
     switch storage {
+    case .sharedMemory:
+        let path = database.path
+        return SharedMemoryRateLimitStore(region: region, logger: logger) {
+            try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: true)
+        }
     case .database:
         return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
     case .sqlite(let path):

@@ -182,7 +182,10 @@ public enum DatabaseLocation: Sendable, Equatable {
 
 /// Where rate-limit counters live, from `RATELIMIT_STORAGE_URL`.
 public enum RateLimitStorage: Sendable, Equatable {
-    /// Unset: the application database, shared by every worker (the default).
+    /// Unset or `shm://`: the host's shared-memory region, shared by every worker of the host,
+    /// with the application database for keys that do not fit (the default with SQLite).
+    case sharedMemory
+    /// `database://`: the application database, shared by every worker of every host using it.
     case database
     /// `sqlite:///path`: a separate SQLite file, shared by every worker that opens it.
     case sqlite(path: String)
@@ -191,7 +194,7 @@ public enum RateLimitStorage: Sendable, Equatable {
 
     init(url: String?) throws(ConfigError) {
         guard let url, !url.isEmpty else {
-            self = .database
+            self = .sharedMemory
             return
         }
         if url.hasPrefix("sqlite:///") {
@@ -200,14 +203,19 @@ public enum RateLimitStorage: Sendable, Equatable {
             self = .sqlite(path: path)
             return
         }
-        if url == "memory://" {
+        switch url {
+        case "shm://":
+            self = .sharedMemory
+        case "database://":
+            self = .database
+        case "memory://":
             self = .memory
-            return
+        default:
+            // The URL itself is not repeated: it may hold a password.
+            let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            throw ConfigError(
+                "RATELIMIT_STORAGE_URL must be shm:// (the default), database://, sqlite:///path or memory://, "
+                    + "got scheme '\(scheme)'")
         }
-        // The URL itself is not repeated: it may hold a password.
-        let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-        throw ConfigError(
-            "RATELIMIT_STORAGE_URL must be sqlite:///path or memory:// (or unset for the application database), "
-                + "got scheme '\(scheme)'")
     }
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import FastCGI
 import Flagon
 import Foundation
+import HostRegion
 import Logging
 import TasksAPI
 
@@ -59,6 +60,15 @@ struct Serve: ParsableCommand {
         } catch {
             Startup.fail(logger, error)
         }
+        // The host region first: the master's own check of the application below maps it
+        // too, and every worker inherits it, so counters outlive recycling and reloads.
+        let region: HostRegion
+        do {
+            region = try HostRegion.createShared()
+            region.publishToChildren()
+        } catch {
+            Startup.fail(logger, error)
+        }
         // Validate the configuration and migrate once here, so that a refused production
         // start or a broken database stops before any worker starts.
         do {
@@ -96,7 +106,8 @@ struct Serve: ParsableCommand {
                 maxRequests: maxRequests,
                 gracefulTimeout: gracefulTimeout,
                 workerExecutable: Master.currentExecutable(),
-                workerArguments: ["worker", "--read-timeout", String(readTimeout)]),
+                workerArguments: ["worker", "--read-timeout", String(readTimeout)],
+                onAbnormalExit: { region.bumpRevocationGeneration() }),
             logger: logger)
         let status = master.run()
         Foundation.exit(status)

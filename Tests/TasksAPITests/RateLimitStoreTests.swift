@@ -187,15 +187,17 @@ struct RateLimitStoreTests {
         }
     }
 
-    @Test("the counters are in the application database: a second app on the same file shares them")
+    @Test("database://: the counters are in the application database, a second app on the same file shares them")
     func sharedThroughDatabase() async throws {
         try await withTemporaryDirectory { folder in
-            let first = TestClient(app: try await build(folder).app)
-            let second = TestClient(app: try await build(folder).app)
+            let first = TestClient(app: try await build(folder, ["RATELIMIT_STORAGE_URL": "database://"]).app)
+            let second = TestClient(app: try await build(folder, ["RATELIMIT_STORAGE_URL": "database://"]).app)
             for _ in 0..<3 { #expect(await first.get("/api/limited-endpoint").status == 200) }
             for _ in 0..<2 { #expect(await second.get("/api/limited-endpoint").status == 200) }
             #expect(await first.get("/api/limited-endpoint").status == 429)
             #expect(await second.get("/api/limited-endpoint").status == 429)
+            let store = try SQLiteRateLimitStore(path: folder + "/app.sqlite", sharesApplicationDatabase: true)
+            #expect(try store.rowCount() == 1)
         }
     }
 
@@ -251,7 +253,9 @@ struct RateLimitStoreTests {
 
     @Test("RATELIMIT_STORAGE_URL is parsed")
     func storageParsed() async throws {
-        #expect(try await loadSettings([:]).rateLimitStorage == .database)
+        #expect(try await loadSettings([:]).rateLimitStorage == .sharedMemory)
+        #expect(try await loadSettings(["RATELIMIT_STORAGE_URL": "shm://"]).rateLimitStorage == .sharedMemory)
+        #expect(try await loadSettings(["RATELIMIT_STORAGE_URL": "database://"]).rateLimitStorage == .database)
         #expect(try await loadSettings(["RATELIMIT_STORAGE_URL": "memory://"]).rateLimitStorage == .memory)
         #expect(
             try await loadSettings(["RATELIMIT_STORAGE_URL": "sqlite:////tmp/x.sqlite"]).rateLimitStorage

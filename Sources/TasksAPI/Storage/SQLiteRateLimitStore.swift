@@ -122,6 +122,14 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         return batches
     }
 
+    /// The count of `key` if its window has not ended at `now`, without adding a hit.
+    public func count(key: String, now: Int64) throws -> Int? {
+        try queue.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT count FROM rate_limits WHERE key = ? AND window_end > ?", arguments: [key, now])
+        }
+    }
+
     /// The number of counter rows, expired ones included.
     public func rowCount() throws -> Int {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rate_limits") ?? 0 }

@@ -1,0 +1,102 @@
+// Lock-free operations on the host's shared-memory region: atomics on raw words, SipHash, memfd.
+
+#define _GNU_SOURCE
+#include "CHostRegion.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// 16-byte atomics are inline instructions only with cx16; without it the compiler would call
+// libatomic, whose fallback takes a lock a killed process could keep.
+#pragma clang diagnostic ignored "-Watomic-alignment"
+#if defined(__x86_64__)
+#define CHR_PAIR_TARGET __attribute__((target("cx16")))
+#else
+#define CHR_PAIR_TARGET
+#endif
+
+uint64_t chr_load64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
+
+void chr_store64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_SEQ_CST); }
+
+uint64_t chr_add64(uint64_t *word, uint64_t delta) { return __atomic_add_fetch(word, delta, __ATOMIC_SEQ_CST); }
+
+bool chr_cas64(uint64_t *word, uint64_t *expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(word, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+uint64_t chr_max64(uint64_t *word, uint64_t value) {
+    uint64_t current = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+    while (current < value && !chr_cas64(word, &current, value)) {
+    }
+    return current;
+}
+
+CHR_PAIR_TARGET chr_pair chr_load128(chr_pair *pair) {
+    unsigned __int128 value = __atomic_load_n((unsigned __int128 *)pair, __ATOMIC_SEQ_CST);
+    chr_pair result = {(uint64_t)value, (uint64_t)(value >> 64)};
+    return result;
+}
+
+CHR_PAIR_TARGET bool chr_cas128(chr_pair *pair, chr_pair *expected, chr_pair desired) {
+    unsigned __int128 old = ((unsigned __int128)expected->high << 64) | expected->low;
+    unsigned __int128 new = ((unsigned __int128)desired.high << 64) | desired.low;
+    bool swapped = __atomic_compare_exchange_n(
+        (unsigned __int128 *)pair, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    if (!swapped) {
+        expected->low = (uint64_t)old;
+        expected->high = (uint64_t)(old >> 64);
+    }
+    return swapped;
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                                       \
+    do {                                                                                                               \
+        v0 += v1;                                                                                                      \
+        v1 = ROTL(v1, 13);                                                                                             \
+        v1 ^= v0;                                                                                                      \
+        v0 = ROTL(v0, 32);                                                                                             \
+        v2 += v3;                                                                                                      \
+        v3 = ROTL(v3, 16);                                                                                             \
+        v3 ^= v2;                                                                                                      \
+        v0 += v3;                                                                                                      \
+        v3 = ROTL(v3, 21);                                                                                             \
+        v3 ^= v0;                                                                                                      \
+        v2 += v1;                                                                                                      \
+        v1 = ROTL(v1, 17);                                                                                             \
+        v1 ^= v2;                                                                                                      \
+        v2 = ROTL(v2, 32);                                                                                             \
+    } while (0)
+
+uint64_t chr_siphash(const void *bytes, uint64_t length, uint64_t key0, uint64_t key1) {
+    const uint8_t *in = bytes;
+    uint64_t v0 = 0x736f6d6570736575ULL ^ key0;
+    uint64_t v1 = 0x646f72616e646f6dULL ^ key1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ key0;
+    uint64_t v3 = 0x7465646279746573ULL ^ key1;
+    const uint8_t *end = in + length - (length % 8);
+    for (; in != end; in += 8) {
+        uint64_t m = 0;
+        for (int i = 0; i < 8; i++) m |= (uint64_t)in[i] << (8 * i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = length << 56;
+    for (int i = 0; i < (int)(length % 8); i++) b |= (uint64_t)in[i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+int chr_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 0); }

@@ -1,0 +1,34 @@
+// Lock-free operations on the host's shared-memory region: atomics on raw words, SipHash, memfd.
+
+#ifndef CHOSTREGION_H
+#define CHOSTREGION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/// Two adjacent 64-bit words updated as one (a rate-limit slot); 16-byte aligned in the region.
+typedef struct {
+    uint64_t low;
+    uint64_t high;
+} chr_pair;
+
+uint64_t chr_load64(const uint64_t *word);
+void chr_store64(uint64_t *word, uint64_t value);
+uint64_t chr_add64(uint64_t *word, uint64_t delta);
+bool chr_cas64(uint64_t *word, uint64_t *expected, uint64_t desired);
+/// Raises `*word` to `value` unless it is already at least that; returns the value before.
+uint64_t chr_max64(uint64_t *word, uint64_t value);
+
+chr_pair chr_load128(chr_pair *pair);
+/// One compare-and-swap of both words (cmpxchg16b on x86-64); `expected` receives the current
+/// value on failure.
+bool chr_cas128(chr_pair *pair, chr_pair *expected, chr_pair desired);
+
+/// SipHash-2-4 of `length` bytes under the 128-bit key (`key0`, `key1`).
+uint64_t chr_siphash(const void *bytes, uint64_t length, uint64_t key0, uint64_t key1);
+
+/// An anonymous memory file without close-on-exec, so that exec'd children inherit it;
+/// -1 with errno set on failure.
+int chr_memfd(const char *name);
+
+#endif
