@@ -13,12 +13,15 @@ import NIOPosix
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let port = Int(arguments[1]), let threads = Int(arguments[2]), threads > 0,
-    let secret = ProcessInfo.processInfo.environment["JWT_SECRET_KEY"], !secret.isEmpty
+    Secret.key.bitCount > 0
 else {
     FileHandle.standardError.write(Data("usage: JWT_SECRET_KEY=... hello-hummingbird PORT THREADS\n".utf8))
     exit(2)
 }
-let key = SymmetricKey(data: Data(secret.utf8))
+// A static, not a top-level constant: top-level variables belong to the main actor.
+enum Secret {
+    static let key = SymmetricKey(data: Data((ProcessInfo.processInfo.environment["JWT_SECRET_KEY"] ?? "").utf8))
+}
 
 func base64URLDecode(_ text: Substring) -> Data? {
     var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
@@ -43,7 +46,7 @@ func verify(_ authorization: String?) -> String? {
         let header = try? JSONDecoder().decode(Header.self, from: headerData), header.alg == "HS256",
         let signature = base64URLDecode(parts[2]),
         HMAC<SHA256>.isValidAuthenticationCode(
-            signature, authenticating: Data(token[..<parts[2].startIndex].dropLast().utf8), using: key),
+            signature, authenticating: Data(token[..<parts[2].startIndex].dropLast().utf8), using: Secret.key),
         let claimsData = base64URLDecode(parts[1]),
         let claims = try? JSONDecoder().decode(Claims.self, from: claimsData)
     else { return nil }
@@ -70,7 +73,7 @@ router.get("/api/protected") { request, _ in
 
 let app = Application(
     router: router,
-    configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
+    configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
     eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: threads))
 )
 try await app.runService()
