@@ -6,9 +6,9 @@
 import os
 import sqlite3
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, jsonify, request
 from flask_jwt_extended import JWTManager, get_jwt_identity, jwt_required
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 app = Flask(__name__)
 app.config["JWT_SECRET_KEY"] = os.environ["JWT_SECRET_KEY"]
@@ -29,18 +29,17 @@ class TaskSchema(Schema):
 task_schema = TaskSchema()
 
 
+# One connection per worker process, as the C responder and tasks-api keep theirs: closing
+# the last connection to a WAL database checkpoints it, which would cost every request an fsync.
+_connection = None
+
+
 def db():
-    if "db" not in g:
-        g.db = sqlite3.connect(DATABASE, timeout=5)
-        g.db.execute("PRAGMA synchronous=NORMAL")
-    return g.db
-
-
-@app.teardown_appcontext
-def close_db(_):
-    conn = g.pop("db", None)
-    if conn is not None:
-        conn.close()
+    global _connection
+    if _connection is None:
+        _connection = sqlite3.connect(DATABASE, timeout=5)
+        _connection.execute("PRAGMA synchronous=NORMAL")
+    return _connection
 
 
 @app.get("/api/hello")

@@ -23,7 +23,7 @@ enum Secret {
     static let key = SymmetricKey(data: Data((ProcessInfo.processInfo.environment["JWT_SECRET_KEY"] ?? "").utf8))
 }
 
-func base64URLDecode(_ text: Substring) -> Data? {
+@Sendable func base64URLDecode(_ text: Substring) -> Data? {
     var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
     return Data(base64Encoded: base64)
@@ -37,7 +37,7 @@ struct Claims: Decodable {
 }
 
 /// The token's subject when the bearer token is a valid HS256 JWT, else nil.
-func verify(_ authorization: String?) -> String? {
+@Sendable func verify(_ authorization: String?) -> String? {
     guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
     let token = authorization.dropFirst("Bearer ".count)
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -56,7 +56,7 @@ func verify(_ authorization: String?) -> String? {
     return claims.sub ?? ""
 }
 
-func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+@Sendable func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
     Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
