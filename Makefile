@@ -24,7 +24,8 @@ test:
 	swift format lint --strict --recursive Sources Tests Package.swift Fuzz/Sources Fuzz/Package.swift
 	scripts/test-summary .build/swift-test.log
 
-# Throughput, latency and memory against a C libfcgi baseline behind the same nginx.
+# Throughput, latency, CPU and memory of tasks-api and its peers (C libfcgi, PHP-FPM,
+# Flask + gunicorn, Hummingbird) behind the same nginx.
 bench:
 	scripts/install-deps bench
 	bench/run
