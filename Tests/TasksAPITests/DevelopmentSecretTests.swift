@@ -8,22 +8,11 @@ import Testing
 
 @Suite("Development secret")
 struct DevelopmentSecretTests {
-    private func build(
-        _ instance: String, _ overrides: [String: String] = [:], logger: Logger = quietLogger
-    )
-        async throws -> Application
-    {
-        let cheap = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
-        let config = try await Config.load(
-            overrides: cheap.merging(overrides) { $1 }, environment: [:], instancePath: instance)
-        return try await makeApplication(config: config, logger: logger)
-    }
-
     @Test("without configured secrets the first start generates one; later starts reuse it")
     func generatedOnceAndReused() async throws {
         try await withTemporaryDirectory { folder in
             let capture = LogCapture()
-            let first = try await build(folder, logger: capture.logger)
+            let first = try await buildApplication(folder, logger: capture.logger)
             let path = folder + "/development-secret"
             let text = try String(contentsOfFile: path, encoding: .utf8)
             #expect(text.utf8.count == 129 && text.hasSuffix("\n"))
@@ -34,7 +23,7 @@ struct DevelopmentSecretTests {
             #expect(first.settings.usesGeneratedSecrets)
             #expect(capture.logged.contains { $0.message.hasPrefix("generated a development secret") })
 
-            let second = try await build(folder)
+            let second = try await buildApplication(folder)
             #expect(second.settings.jwtSecretKey == first.settings.jwtSecretKey)
             // A token of the first start is still good after a restart.
             let token = TokenIssuer(signer: JWTSigner(secret: first.settings.jwtSecretKey))
@@ -48,8 +37,8 @@ struct DevelopmentSecretTests {
     @Test("another instance folder gets another secret: it is random, not a constant")
     func randomPerInstance() async throws {
         try await withTemporaryDirectory { folder in
-            let one = try await build(folder + "/one")
-            let two = try await build(folder + "/two")
+            let one = try await buildApplication(folder + "/one")
+            let two = try await buildApplication(folder + "/two")
             #expect(one.settings.jwtSecretKey != two.settings.jwtSecretKey)
             #expect(one.settings.secretKey != two.settings.secretKey)
         }
@@ -58,7 +47,7 @@ struct DevelopmentSecretTests {
     @Test("a token signed with the old published development default is refused")
     func publishedDefaultIsNoKey() async throws {
         try await withTemporaryDirectory { folder in
-            let application = try await build(folder)
+            let application = try await buildApplication(folder)
             let forged = TokenIssuer(signer: JWTSigner(secret: "dev-jwt-secret-change-me-in-production-0123456789"))
                 .issue(.access, subject: "1", name: "admin", roles: ["admin"]).token
             let response = await TestClient(app: application.app).get(
@@ -66,7 +55,7 @@ struct DevelopmentSecretTests {
             #expect(response.status == 401)
             // Configuring the published default is refused outright, in development too.
             let error = await #expect(throws: ConfigError.self) {
-                _ = try await build(
+                _ = try await buildApplication(
                     folder, ["JWT_SECRET_KEY": "dev-jwt-secret-change-me-in-production-0123456789"])
             }
             #expect(
@@ -78,7 +67,7 @@ struct DevelopmentSecretTests {
     @Test("configured secrets are used as they are and nothing is generated")
     func configuredSecrets() async throws {
         try await withTemporaryDirectory { folder in
-            let application = try await build(
+            let application = try await buildApplication(
                 folder, ["SECRET_KEY": "configured", "JWT_SECRET_KEY": "also configured"])
             #expect(application.settings.secretKey == "configured")
             #expect(application.settings.jwtSecretKey == "also configured")
@@ -90,7 +79,7 @@ struct DevelopmentSecretTests {
     @Test("only the missing one is generated: a configured JWT_SECRET_KEY is kept")
     func partlyConfigured() async throws {
         try await withTemporaryDirectory { folder in
-            let application = try await build(folder, ["JWT_SECRET_KEY": "configured jwt key"])
+            let application = try await buildApplication(folder, ["JWT_SECRET_KEY": "configured jwt key"])
             #expect(application.settings.jwtSecretKey == "configured jwt key")
             #expect(application.settings.secretKey.utf8.count == 64)
         }
@@ -122,7 +111,7 @@ struct DevelopmentSecretTests {
     func corruptSecret() async throws {
         try await withTemporaryDirectory { folder in
             try "short\n".write(toFile: folder + "/development-secret", atomically: false, encoding: .utf8)
-            let error = await #expect(throws: ConfigError.self) { _ = try await build(folder) }
+            let error = await #expect(throws: ConfigError.self) { _ = try await buildApplication(folder) }
             #expect(
                 error?.message.hasSuffix("does not hold a secret this service wrote; delete it to generate a new one")
                     == true)
@@ -133,7 +122,7 @@ struct DevelopmentSecretTests {
     func productionRefuses() async throws {
         try await withTemporaryDirectory { folder in
             let error = await #expect(throws: ConfigError.self) {
-                _ = try await build(folder, ["APP_ENV": "production"])
+                _ = try await buildApplication(folder, ["APP_ENV": "production"])
             }
             #expect(error?.message == "refusing to start in production: SECRET_KEY is not set")
             #expect(!FileManager.default.fileExists(atPath: folder + "/development-secret"))

@@ -24,23 +24,12 @@ struct FileModesTests {
         return try await body()
     }
 
-    private func build(
-        _ instance: String, _ overrides: [String: String] = [:], logger: Logger = quietLogger
-    )
-        async throws -> Application
-    {
-        let cheap = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
-        let config = try await Config.load(
-            overrides: cheap.merging(overrides) { $1 }, environment: [:], instancePath: instance)
-        return try await makeApplication(config: config, logger: logger)
-    }
-
     @Test("a new instance folder is 0700; the database, its WAL and SHM and the secret are 0600")
     func newFiles() async throws {
         try await withUmask022 {
             try await withTemporaryDirectory { folder in
                 let instance = folder + "/nested/instance"
-                let application = try await build(instance)
+                let application = try await buildApplication(instance)
                 // A write makes sure the WAL and SHM exist.
                 #expect(await TestClient(app: application.app).get("/healthz").status == 200)
                 _ = try application.accounts.create(username: "alice", password: "a good password")
@@ -61,13 +50,13 @@ struct FileModesTests {
             try await withTemporaryDirectory { folder in
                 let instance = folder + "/instance"
                 let database = instance + "/app.sqlite"
-                _ = try await build(instance)
+                _ = try await buildApplication(instance)
                 #expect(chmod(instance, 0o755) == 0)
                 for path in [database, database + "-wal", database + "-shm"] where permissions(path) != nil {
                     #expect(chmod(path, 0o644) == 0)
                 }
                 let capture = LogCapture()
-                _ = try await build(instance, logger: capture.logger)
+                _ = try await buildApplication(instance, logger: capture.logger)
                 #expect(permissions(instance) == 0o700)
                 #expect(permissions(database) == 0o600)
                 for path in [database + "-wal", database + "-shm"] where permissions(path) != nil {
@@ -87,7 +76,7 @@ struct FileModesTests {
             try await withTemporaryDirectory { folder in
                 #expect(chmod(folder, 0o755) == 0)
                 let path = folder + "/custom.sqlite"
-                let application = try await build(
+                let application = try await buildApplication(
                     folder + "/instance",
                     ["DATABASE_URL": "sqlite:///" + path, "SECRET_KEY": "s", "JWT_SECRET_KEY": "j"])
                 _ = try application.accounts.create(username: "alice", password: "a good password")

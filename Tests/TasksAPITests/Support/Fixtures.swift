@@ -85,3 +85,14 @@ final class LogCapture: Sendable {
         }
     }
 }
+
+/// The application on an instance folder with no environment and cheap password hashing, as
+/// a fresh start of the service would build it.
+func buildApplication(
+    _ instance: String, _ overrides: [String: String] = [:], logger: Logger = quietLogger
+) async throws -> Application {
+    let cheap = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
+    let config = try await Config.load(
+        overrides: cheap.merging(overrides) { $1 }, environment: [:], instancePath: instance)
+    return try await makeApplication(config: config, logger: logger)
+}
