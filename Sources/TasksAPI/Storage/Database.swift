@@ -23,11 +23,19 @@ public final class Database: Sendable {
         self.path = path
         var configuration = Self.configuration(label: "tasks-api")
         configuration.foreignKeysEnabled = true
-        queue = try Self.openQueue(path: path, configuration: configuration, logger: logger)
-        // GRDB sets NORMAL with WAL, after prepareDatabase. FULL syncs the WAL at every
-        // commit: an acknowledged write survives a power loss as well as a killed process,
-        // for one fsync per write (README, Durability).
-        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // FULL syncs the WAL at every commit: an acknowledged write survives a power loss as
+        // well as a killed process, for one fsync per write (README, Durability).
+        queue = try Self.openQueue(path: path, configuration: configuration, synchronous: .full, logger: logger)
+    }
+
+    /// SQLite's `PRAGMA synchronous` levels the service uses.
+    enum Synchronous: String, Sendable {
+        /// No fsync at all: a power loss can lose or corrupt the file's recent state.
+        case off = "OFF"
+        /// In WAL mode, fsync at checkpoints only: a power loss can lose the last commits.
+        case normal = "NORMAL"
+        /// fsync of the WAL at every commit.
+        case full = "FULL"
     }
 
     /// The settings every connection of the service shares: WAL and the busy timeout.
@@ -39,10 +47,20 @@ public final class Database: Sendable {
         return configuration
     }
 
-    /// Opens a connection to `path`, creating the file (0600) and its folders (0700) if needed.
-    static func openQueue(path: String, configuration: Configuration, logger: Logger? = nil) throws -> DatabaseQueue {
+    /// Opens a connection to `path`, creating the file (0600) and its folders (0700) if needed,
+    /// at the `synchronous` level asked for.
+    ///
+    /// The level is set after the open, never in `prepareDatabase`: GRDB's WAL set-up runs
+    /// after that hook and sets NORMAL, which would silently replace it.
+    static func openQueue(
+        path: String, configuration: Configuration, synchronous: Synchronous, logger: Logger? = nil
+    ) throws -> DatabaseQueue {
         try PrivateFiles.database(path, logger: logger)
-        return try DatabaseQueue(path: path, configuration: configuration)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+        }
+        return queue
     }
 
     /// Applies every pending migration. Several processes may start at once (workers under

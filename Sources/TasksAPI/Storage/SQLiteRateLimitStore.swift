@@ -49,18 +49,15 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         path: String, sharesApplicationDatabase: Bool, pruneInterval: Int = 1000,
         pruneBatchSize: Int = defaultPruneBatchSize, maximumPruneBatches: Int = defaultMaximumPruneBatches
     ) throws {
-        var configuration = Database.configuration(label: "tasks-api-rate-limits")
         // Counters are not worth an fsync per request: losing the last second of counts in a
         // power cut only lets a few requests through again. A dedicated counters file uses
         // OFF (no fsync at all). The application's own file uses NORMAL instead: in WAL mode
         // that also skips the fsync per commit (it syncs at checkpoints only), but OFF on a
         // connection that may run a checkpoint of the shared WAL could corrupt the
         // application's data on power loss, not just lose counts.
-        let synchronous = sharesApplicationDatabase ? "NORMAL" : "OFF"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        queue = try Database.openQueue(path: path, configuration: configuration)
+        queue = try Database.openQueue(
+            path: path, configuration: Database.configuration(label: "tasks-api-rate-limits"),
+            synchronous: sharesApplicationDatabase ? .normal : .off)
         self.pruneInterval = max(1, pruneInterval)
         self.pruneBatchSize = max(1, pruneBatchSize)
         self.maximumPruneBatches = max(1, maximumPruneBatches)
@@ -126,7 +123,8 @@ public final class SQLiteRateLimitStore: RateLimitStore {
     public func count(key: String, now: Int64) throws -> Int? {
         try queue.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT count FROM rate_limits WHERE key = ? AND window_end > ?", arguments: [key, now])
+                db.cachedStatement(sql: "SELECT count FROM rate_limits WHERE key = ? AND window_end > ?"),
+                arguments: [key, now])
         }
     }
 
