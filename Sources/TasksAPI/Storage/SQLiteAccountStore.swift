@@ -8,7 +8,8 @@ import GRDB
 ///
 /// Every statement binds its values; uniqueness of usernames is the database's
 /// (`UNIQUE ... COLLATE NOCASE`), so concurrent registrations from several worker
-/// processes give exactly one account.
+/// processes give exactly one account. Each operation is one transaction on statements from
+/// the connection's statement cache, prepared once per worker.
 public struct SQLiteAccountStore: AccountStore {
     let database: Database
 
@@ -18,9 +19,9 @@ public struct SQLiteAccountStore: AccountStore {
         let createdAt = Timestamps.now()
         do {
             return try database.queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO users (username, password_hash, roles, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [username, passwordHash, roles.joined(separator: ","), createdAt])
+                try db.cachedStatement(
+                    sql: "INSERT INTO users (username, password_hash, roles, created_at) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [username, passwordHash, roles.joined(separator: ","), createdAt])
                 return User(
                     id: db.lastInsertedRowID, username: username, roles: roles, passwordHash: passwordHash,
                     createdAt: createdAt)
@@ -32,44 +33,46 @@ public struct SQLiteAccountStore: AccountStore {
 
     public func user(named username: String) throws -> User? {
         try database.queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(Self.user)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE username = ?"), arguments: [username])
+                .map(Self.user)
         }
     }
 
     public func user(id: Int64) throws -> User? {
         try database.queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(
+                Self.user)
         }
     }
 
     public func users(offset: Int, limit: Int) throws -> (users: [User], total: Int) {
         try database.queue.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0
+            let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM users")) ?? 0
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?", arguments: [limit, offset])
+                db.cachedStatement(sql: "SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?"), arguments: [limit, offset])
             return (rows.map(Self.user), total)
         }
     }
 
     public func updatePasswordHash(userID: Int64, passwordHash: String) throws {
         try database.queue.write { db in
-            try db.execute(
-                sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
+            try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE id = ?")
+                .execute(arguments: [passwordHash, userID])
         }
     }
 
     public func revoke(jti: String, expiresAt: Int64, now: Int64) throws {
         try database.queue.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
-                arguments: [jti, expiresAt])
-            try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)")
+                .execute(arguments: [jti, expiresAt])
+            try db.cachedStatement(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?").execute(arguments: [now])
         }
     }
 
     public func isRevoked(jti: String) throws -> Bool {
         try database.queue.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?", arguments: [jti]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?"), arguments: [jti])
+                ?? false
         }
     }
 

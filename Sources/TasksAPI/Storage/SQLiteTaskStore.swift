@@ -8,6 +8,10 @@ import GRDB
 /// write checks the version in the `UPDATE`/`DELETE` itself, inside GRDB's immediate write
 /// transaction, so concurrent writers from several worker processes conditioned on the
 /// same version give exactly one success.
+///
+/// Each operation is one transaction, and its statements come from the connection's statement
+/// cache: a worker prepares each of them once and then only binds and steps it. The list's
+/// SQL is built from fixed fragments only, so it too has a bounded number of forms.
 public struct SQLiteTaskStore: TaskStore {
     let database: Database
 
@@ -17,14 +21,14 @@ public struct SQLiteTaskStore: TaskStore {
         let now = Timestamps.now()
         do {
             return try database.queue.write { db in
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
                         VALUES (?, ?, ?, ?, ?, ?, ?, 1)
-                        """,
-                    arguments: [
-                        owner, fields.title, fields.description, fields.priority, fields.completed, now, now,
-                    ])
+                        """
+                ).execute(arguments: [
+                    owner, fields.title, fields.description, fields.priority, fields.completed, now, now,
+                ])
                 return TaskItem(
                     id: db.lastInsertedRowID, ownerID: owner, title: fields.title, description: fields.description,
                     priority: fields.priority, completed: fields.completed, createdAt: now, updatedAt: now, version: 1)
@@ -58,10 +62,11 @@ public struct SQLiteTaskStore: TaskStore {
         return try database.queue.read { db in
             let total =
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM tasks WHERE \(whereClause)", arguments: StatementArguments(values))
-                ?? 0
+                    db.cachedStatement(sql: "SELECT count(*) FROM tasks WHERE \(whereClause)"),
+                    arguments: StatementArguments(values)) ?? 0
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM tasks WHERE \(whereClause) ORDER BY \(Self.orderBy(sort)) LIMIT ? OFFSET ?",
+                db.cachedStatement(
+                    sql: "SELECT * FROM tasks WHERE \(whereClause) ORDER BY \(Self.orderBy(sort)) LIMIT ? OFFSET ?"),
                 arguments: StatementArguments(values + [limit, offset]))
             return (rows.map(Self.task), total)
         }
@@ -71,17 +76,17 @@ public struct SQLiteTaskStore: TaskStore {
         let now = Timestamps.now()
         return try database.queue.write { db in
             // A nil change keeps the column (coalesce); a nil version matches any version.
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE tasks SET
                         title = coalesce(?, title), description = coalesce(?, description),
                         priority = coalesce(?, priority), completed = coalesce(?, completed),
                         updated_at = ?, version = version + 1
                     WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)
-                    """,
-                arguments: [
-                    changes.title, changes.description, changes.priority, changes.completed, now, id, owner, version,
-                ])
+                    """
+            ).execute(arguments: [
+                changes.title, changes.description, changes.priority, changes.completed, now, id, owner, version,
+            ])
             guard db.changesCount == 1, let task = try Self.task(db, id: id, owner: owner) else {
                 throw try Self.failure(db, id: id, owner: owner)
             }
@@ -91,9 +96,9 @@ public struct SQLiteTaskStore: TaskStore {
 
     public func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws {
         try database.queue.write { db in
-            try db.execute(
-                sql: "DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)",
-                arguments: [id, owner, version])
+            try db.cachedStatement(
+                sql: "DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)"
+            ).execute(arguments: [id, owner, version])
             if db.changesCount != 1 { throw try Self.failure(db, id: id, owner: owner) }
         }
     }
@@ -103,13 +108,15 @@ public struct SQLiteTaskStore: TaskStore {
     private static func failure(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskStoreError {
         let exists =
             try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?", arguments: [id, owner]) ?? false
+                db.cachedStatement(sql: "SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?"), arguments: [id, owner])
+            ?? false
         return exists ? .versionMismatch : .notFound
     }
 
     private static func task(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskItem? {
-        try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ? AND owner_id = ?", arguments: [id, owner])
-            .map(Self.task)
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ? AND owner_id = ?"), arguments: [id, owner]
+        ).map(Self.task)
     }
 
     /// The ORDER BY of each sort, with the id as tie-breaker; served by the
