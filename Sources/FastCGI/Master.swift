@@ -11,12 +11,15 @@ import Logging
 /// It starts `workers` copies of `worker command` with the listening socket as fd 0,
 /// replaces any that exit or are killed, and on SIGTERM/SIGINT stops them gracefully
 /// (they finish the request in flight) within the grace time, then kills what is left.
-/// SIGHUP starts a fresh set of workers and retires the old ones gracefully.
+/// SIGHUP starts a fresh set of workers and retires the old ones gracefully. A worker whose
+/// resident memory passes `maxWorkerRSS` is retired the same way and replaced.
 /// It runs in one thread: signals are taken synchronously with `sigtimedwait`.
 public struct Master {
     public struct Options: Sendable {
         public var workers: Int
         public var maxRequests: Int
+        /// Retire a worker whose resident set passes this many MiB (0: never).
+        public var maxWorkerRSS: Int
         public var gracefulTimeout: Double
         /// The executable to start workers from, and its arguments.
         public var workerExecutable: String
@@ -27,11 +30,12 @@ public struct Master {
         public var onAbnormalExit: (@Sendable () -> Void)?
 
         public init(
-            workers: Int, maxRequests: Int, gracefulTimeout: Double, workerExecutable: String,
+            workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
             workerArguments: [String], onAbnormalExit: (@Sendable () -> Void)? = nil
         ) {
             self.workers = workers
             self.maxRequests = maxRequests
+            self.maxWorkerRSS = maxWorkerRSS
             self.gracefulTimeout = gracefulTimeout
             self.workerExecutable = workerExecutable
             self.workerArguments = workerArguments
@@ -54,6 +58,12 @@ public struct Master {
     private var exitStatus: Int32 = 0
     private var respawnNotBefore = 0.0
     private var quickFailures = 0
+    private var nextMemoryCheck = 0.0
+
+    /// How often the workers' resident sets are read: often enough that a worker does not
+    /// stay far over the limit for long, and costing the workers nothing (the master reads
+    /// `/proc`).
+    static let memoryCheckInterval = 1.0
 
     public init(listener: Listener, options: Options, logger: Logger) {
         self.listener = listener
@@ -69,7 +79,8 @@ public struct Master {
             "master started",
             metadata: [
                 "listen": "\(listener.address)", "workers": "\(options.workers)",
-                "max_requests": "\(options.maxRequests)", "graceful_timeout": "\(options.gracefulTimeout)",
+                "max_requests": "\(options.maxRequests)", "max_worker_rss_mib": "\(options.maxWorkerRSS)",
+                "graceful_timeout": "\(options.gracefulTimeout)",
             ])
         fillPool()
         while true {
@@ -88,6 +99,7 @@ public struct Master {
                 if workers.isEmpty { break }
                 if Self.now() >= stopDeadline { killRemaining() }
             } else {
+                retireOversizedWorkers()
                 fillPool()
             }
         }
@@ -109,6 +121,42 @@ public struct Master {
             workers[pid] = WorkerProcess(pid: pid, startedAt: Self.now())
             logger.info("worker started", metadata: ["worker_pid": "\(pid)"])
         }
+    }
+
+    /// Retires every worker whose resident set is over the limit: like a reload for that one
+    /// worker, it finishes the request in hand and exits, and `fillPool` starts its
+    /// replacement at once.
+    private mutating func retireOversizedWorkers() {
+        guard options.maxWorkerRSS > 0 else { return }
+        let now = Self.now()
+        guard now >= nextMemoryCheck else { return }
+        nextMemoryCheck = now + Self.memoryCheckInterval
+        let limit = UInt64(options.maxWorkerRSS) << 20
+        for (pid, worker) in workers where !worker.retiring {
+            guard let resident = Self.residentBytes(of: pid), resident > limit else { continue }
+            workers[pid]?.retiring = true
+            logger.warning(
+                "worker over the RSS limit, recycling",
+                metadata: [
+                    "worker_pid": "\(pid)", "rss_mib": "\(resident >> 20)",
+                    "max_worker_rss_mib": "\(options.maxWorkerRSS)",
+                ])
+            kill(pid, SIGTERM)
+        }
+    }
+
+    /// The resident set of a process in bytes, from `/proc/PID/statm` (its second field, in
+    /// pages); nil once the process is gone.
+    static func residentBytes(of pid: pid_t) -> UInt64? {
+        let fd = open("/proc/\(pid)/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        let fields = buffer[..<count].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1, let pages = UInt64(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     private func spawnWorker() -> pid_t? {

@@ -53,6 +53,9 @@ public struct Settings: Sendable {
     public var jwtAccessTokenExpires: Int
     public var jwtRefreshTokenExpires: Int
     public var logLevel: Logger.Level
+    /// `MAX_WORKER_RSS`: the master recycles a worker whose resident memory passes this many
+    /// MiB; 0 (the default) never does.
+    public var maxWorkerRSS: Int
     /// Flask's `TESTING`: adds the `/_testing/*` routes the integration tests use to hold
     /// a worker busy. Refused in production.
     public var testing: Bool
@@ -126,6 +129,8 @@ public struct Settings: Sendable {
             throw ConfigError("LOG_LEVEL must be one of debug, info, warning, error, critical; got '\(level)'")
         }
         logLevel = parsedLevel
+        maxWorkerRSS = try config.int("MAX_WORKER_RSS") ?? 0
+        guard maxWorkerRSS >= 0 else { throw ConfigError("MAX_WORKER_RSS must be 0 (off) or a number of MiB") }
         testing = try config.bool("TESTING") ?? false
         if testing && environment == .production {
             throw ConfigError("refusing to start in production: TESTING is set")

@@ -39,6 +39,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Restart a worker after this many requests (0: never).")
     var maxRequests: Int = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "Recycle a worker whose resident memory passes this many MiB (0: never).",
+            discussion: "Default: MAX_WORKER_RSS, else 0."))
+    var maxWorkerRss: Int?
+
     @Option(help: "Seconds in-flight requests get to finish on stop.")
     var gracefulTimeout: Double = 30
 
@@ -46,6 +52,7 @@ struct Serve: ParsableCommand {
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if let maxWorkerRss, maxWorkerRss < 0 { throw ValidationError("--max-worker-rss must not be negative") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
             throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
@@ -71,10 +78,12 @@ struct Serve: ParsableCommand {
         }
         // Validate the configuration and migrate once here, so that a refused production
         // start or a broken database stops before any worker starts.
+        let settings: Settings
         do {
             let application = try Startup.application(logger)
             let migrations = try application.database.appliedMigrations()
             logger.info("database ready", metadata: ["migrations": "\(migrations.joined(separator: ","))"])
+            settings = application.settings
         } catch {
             Startup.fail(logger, error)
         }
@@ -104,6 +113,7 @@ struct Serve: ParsableCommand {
             options: .init(
                 workers: workers ?? max(2, 2 * ProcessInfo.processInfo.activeProcessorCount),
                 maxRequests: maxRequests,
+                maxWorkerRSS: maxWorkerRss ?? settings.maxWorkerRSS,
                 gracefulTimeout: gracefulTimeout,
                 workerExecutable: Master.currentExecutable(),
                 workerArguments: ["worker", "--read-timeout", String(readTimeout)],

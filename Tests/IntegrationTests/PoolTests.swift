@@ -1,4 +1,4 @@
-// The master and its workers under failure: kill -9, graceful stop, recycling, reload.
+// The master and its workers under failure: kill -9, graceful stop, recycling (by count and by RSS), reload.
 
 import Foundation
 import Testing
@@ -91,6 +91,43 @@ struct PoolTests {
         #expect(Processes.waitUntil(seconds: 5) { service.workerPIDs().count == 2 })
         #expect(Set(service.workerPIDs()).isDisjoint(with: first))
         #expect(service.log().contains("worker recycled, starting a replacement"))
+    }
+
+    @Test("MAX_WORKER_RSS: a worker pushed over the limit answers, is replaced, and the pool keeps serving")
+    func rssRecycling() throws {
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: []), environment: ["TESTING": "true", "MAX_WORKER_RSS": "160"])
+        defer { service.stop() }
+        let before = service.workerPIDs()
+        #expect(before.count == 2)
+        // The limit reached the master from the configuration key.
+        #expect(service.log().contains("max_worker_rss_mib=160"))
+        let pushed = try service.client.send("POST", "/_testing/allocate?mib=200")
+        #expect(pushed.status == 200, "\(pushed.text)")
+        #expect(pushed.json?["allocated_mib"] as? Int == 200)
+
+        let line = try #require(
+            service.waitForLogLine(containing: [#"msg="worker over the RSS limit, recycling""#]),
+            "log:\n\(service.log())")
+        let field = line.split(separator: " ").first { $0.hasPrefix("worker_pid=") }
+        let victim = try #require(field.flatMap { pid_t($0.dropFirst("worker_pid=".count)) })
+        #expect(before.contains(victim))
+        let rss = line.split(separator: " ").first { $0.hasPrefix("rss_mib=") }.flatMap { Int($0.dropFirst(8)) }
+        #expect((rss ?? 0) > 160, "\(line)")
+        #expect(Processes.waitUntil(seconds: 10) { Processes.isDead(victim) })
+        let replaced = Processes.waitUntil(seconds: 10) {
+            let now = service.workerPIDs()
+            return now.count == 2 && !now.contains(victim)
+        }
+        #expect(replaced, "workers now: \(service.workerPIDs()), before: \(before)")
+        // Only the worker over the limit went; the other one still serves.
+        #expect(service.workerPIDs().contains { before.contains($0) })
+        // It left by the graceful path (exit 0 after SIGTERM), not as a crash.
+        #expect(service.waitForLogLine(containing: ["worker stopped", "worker_pid=\(victim)", "exit_status=0"]) != nil)
+        #expect(!service.log().contains("worker died"))
+
+        let after = Self.load(service.client, clients: 2, count: 20)
+        #expect(after.allSatisfy { $0 == 200 }, "statuses after the recycling: \(Set(after))")
     }
 
     @Test("SIGHUP replaces every worker while requests keep succeeding")

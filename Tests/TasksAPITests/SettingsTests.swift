@@ -30,6 +30,14 @@ struct SettingsTests {
         #expect(settings.jwtAccessTokenExpires == 900)
         #expect(settings.jwtRefreshTokenExpires == 2_592_000)
         #expect(settings.logLevel == .info)
+        #expect(settings.maxWorkerRSS == 0)
+    }
+
+    @Test("MAX_WORKER_RSS is a number of MiB; a negative one stops start-up")
+    func maxWorkerRSS() async throws {
+        #expect(try await loadSettings(["MAX_WORKER_RSS": "128"]).maxWorkerRSS == 128)
+        let error = try await settingsError(["MAX_WORKER_RSS": "-1"])
+        #expect(error?.description.contains("MAX_WORKER_RSS") == true)
     }
 
     @Test("values are read and typed")

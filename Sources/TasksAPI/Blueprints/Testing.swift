@@ -11,6 +11,8 @@ extension Blueprints {
     /// `GET /_testing/headers` echoes the request's header fields.
     /// `GET /_testing/sleep?seconds=S` answers after S seconds (0 < S <= 30), the way a
     /// slow request would: the graceful stop and reload tests keep it in flight.
+    /// `POST /_testing/allocate?mib=N` grows the worker by N MiB (1...256) that it never gives
+    /// back, as a leak would: the RSS-limit recycling test pushes a worker over its limit.
     static func testing() -> Blueprint {
         let testing = Blueprint("testing", prefix: "/_testing")
         // The bootstrapped handler: the line goes to the worker's stderr, the pool's log.
@@ -31,6 +33,19 @@ extension Blueprints {
             // A blocking sleep on purpose: it occupies the worker exactly as slow work would.
             usleep(UInt32(seconds * 1_000_000))
             return .json(["slept": .number(seconds)])
+        }
+        testing.post(
+            "/allocate", name: "allocate", summary: "Hold N MiB until the worker exits (TESTING only)",
+            response: .json("Allocated.", schema: JSONSchema.object([("allocated_mib", JSONSchema.integer)])),
+            errors: [.badRequest]
+        ) { request in
+            guard let text = request.queryValue("mib"), let mib = Int(text), (1...256).contains(mib) else {
+                throw HTTPError.validation(["mib": ["Must be an integer from 1 to 256."]])
+            }
+            // Written, not just reserved, so every page is resident; never freed on purpose.
+            guard let block = malloc(mib << 20) else { throw HTTPError(.internalServerError) }
+            memset(block, 1, mib << 20)
+            return .json(["allocated_mib": .integer(Int64(mib))])
         }
         // What the worker received, so tests can show what nginx strips before it.
         testing.get(
