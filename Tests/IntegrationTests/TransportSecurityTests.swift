@@ -210,37 +210,15 @@ final class TransportPool: @unchecked Sendable {
             argv = ["/bin/sh", "-c", "LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\""] + argv
         }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
         let log = directory + "/pool.log"
-        if let workerSocket {
-            posix_spawn_file_actions_adddup2(&actions, workerSocket, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        if let systemdSocket { posix_spawn_file_actions_adddup2(&actions, systemdSocket, 3) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, argv[0], &actions, &attributes, cArguments, cEnvironment)
-        guard spawned == 0 else {
-            throw TransportTestError(description: "cannot start \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
-        pid = child
+        var actions: [Processes.FileAction] = [
+            workerSocket.map { .duplicate($0, to: 0) } ?? .open(0, path: "/dev/null", flags: O_RDONLY),
+            .open(1, path: log, flags: O_WRONLY | O_CREAT | O_APPEND),
+            .duplicate(1, to: 2),
+        ]
+        if let systemdSocket { actions.append(.duplicate(systemdSocket, to: 3)) }
+        pid = try Processes.spawn(
+            executable: argv[0], arguments: Array(argv.dropFirst()), environment: env, fileActions: actions)
     }
 
     func log() -> String {

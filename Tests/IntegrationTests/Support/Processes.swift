@@ -79,12 +79,50 @@ enum Processes {
         let outputPath = FileManager.default.temporaryDirectory
             .appendingPathComponent("tasks-api-run-\(getpid())-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let pid = try spawn(
+            executable: executable, arguments: arguments,
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            fileActions: [
+                .open(0, path: "/dev/null", flags: O_RDONLY),
+                .open(1, path: outputPath, flags: O_WRONLY | O_CREAT | O_TRUNC),
+                .duplicate(1, to: 2),
+            ])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, text)
+    }
+
+    /// What a spawned child finds on a descriptor, set up in order before it runs.
+    enum FileAction {
+        /// `path` opened on `descriptor`; a file it creates is the owner's only (0600).
+        case open(Int32, path: String, flags: Int32)
+        /// A copy of this process's (or an earlier action's) `descriptor` on `target`.
+        case duplicate(Int32, to: Int32)
+    }
+
+    /// Starts `executable` with `arguments`, exactly `environment`, an empty signal mask and
+    /// the descriptors `fileActions` set up (others only where not close-on-exec); returns its
+    /// PID for the caller to wait on.
+    ///
+    /// The mask is cleared because the test runner's threads may block signals, and a child
+    /// inherits the mask of the thread that spawns it: a server that should stop on SIGTERM
+    /// would ignore it.
+    static func spawn(
+        executable: String, arguments: [String], environment: [String: String], fileActions: [FileAction]
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        for action in fileActions {
+            switch action {
+            case .open(let descriptor, let path, let flags):
+                posix_spawn_file_actions_addopen(&actions, descriptor, path, flags, 0o600)
+            case .duplicate(let descriptor, let target):
+                posix_spawn_file_actions_adddup2(&actions, descriptor, target)
+            }
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -92,9 +130,8 @@ enum Processes {
         sigemptyset(&emptyMask)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
@@ -102,13 +139,9 @@ enum Processes {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard spawned == 0 else {
-            throw HTTPClientError(description: "cannot run \(executable): \(String(cString: strerror(spawned)))")
+            throw HTTPClientError(description: "cannot start \(executable): \(String(cString: strerror(spawned)))")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, text)
+        return pid
     }
 
     /// Finds an executable on the usual paths.
