@@ -90,6 +90,44 @@ struct WritesTests {
         }
     }
 
+    @Test("product statements and the health check are prepared once per connection too")
+    func productStatementsPreparedOnce() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try TasksAPI.Database(path: folder + "/app.sqlite")
+            try database.migrate()
+            let products = SQLiteProductStore(database: database)
+            let calls = 3
+            for index in 1...calls {
+                let fields = ProductFields(
+                    name: "Widget \(index)", description: "", priceCents: 100, currency: "EUR", stock: 1)
+                let product = try products.createProduct(fields)
+                _ = try products.updateProduct(id: product.id, with: ProductChanges(stock: 2))
+                _ = try products.products(matching: nil, offset: 0, limit: 10)
+                _ = try products.products(matching: "wid", offset: 0, limit: 10)
+                #expect(try products.deleteProduct(id: product.id))
+                #expect(database.isHealthy())
+            }
+            // Prefix, statements prepared, runs of each: the plain count and the search's count
+            // are two statements starting alike.
+            let statements: [(String, Int, Int32)] = [
+                ("INSERT INTO products", 1, Int32(calls)),
+                ("UPDATE products", 1, Int32(calls)),
+                ("SELECT * FROM products WHERE id", 1, Int32(calls)),
+                ("SELECT * FROM products WHERE instr", 1, Int32(calls)),
+                ("SELECT * FROM products ORDER BY id", 1, Int32(calls)),
+                ("SELECT count(*) FROM products", 2, Int32(calls)),
+                ("DELETE FROM products", 1, Int32(calls)),
+                ("SELECT count(*) FROM grdb_migrations", 1, Int32(calls)),
+            ]
+            try database.queue.inDatabase { db in
+                for (prefix, count, runs) in statements {
+                    let found = preparedStatements(db, startingWith: prefix)
+                    #expect(found == Array(repeating: runs, count: count), "\(prefix)")
+                }
+            }
+        }
+    }
+
     @Test("the rate-limit hit is prepared once on its own connection")
     func rateLimitHitPreparedOnce() async throws {
         try await withTemporaryDirectory { folder in

@@ -86,7 +86,7 @@ public final class Database: Sendable {
     public func isHealthy() -> Bool {
         do {
             let count = try queue.read { db in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM grdb_migrations"))
             }
             return count != nil
         } catch {

@@ -17,14 +17,14 @@ public struct SQLiteProductStore: ProductStore {
     public func createProduct(_ fields: ProductFields) throws -> Product {
         let now = Timestamps.now()
         return try database.queue.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, now,
-                ])
+                    """
+            ).execute(arguments: [
+                fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, now,
+            ])
             return Product(id: db.lastInsertedRowID, fields: fields, createdAt: now, updatedAt: now)
         }
     }
@@ -37,18 +37,19 @@ public struct SQLiteProductStore: ProductStore {
         // One read transaction: the count and the page come from the same snapshot.
         try database.queue.read { db in
             guard let query else {
-                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM products") ?? 0
+                let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM products")) ?? 0
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM products ORDER BY id LIMIT ? OFFSET ?", arguments: [limit, offset])
+                    db.cachedStatement(sql: "SELECT * FROM products ORDER BY id LIMIT ? OFFSET ?"),
+                    arguments: [limit, offset])
                 return (rows.map(Self.product), total)
             }
             let total =
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM products WHERE instr(lower(name), lower(?)) > 0",
+                    db.cachedStatement(sql: "SELECT count(*) FROM products WHERE instr(lower(name), lower(?)) > 0"),
                     arguments: [query]) ?? 0
             let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM products WHERE instr(lower(name), lower(?)) > 0 ORDER BY id LIMIT ? OFFSET ?",
+                db.cachedStatement(
+                    sql: "SELECT * FROM products WHERE instr(lower(name), lower(?)) > 0 ORDER BY id LIMIT ? OFFSET ?"),
                 arguments: [query, limit, offset])
             return (rows.map(Self.product), total)
         }
@@ -64,7 +65,7 @@ public struct SQLiteProductStore: ProductStore {
 
     public func deleteProduct(id: Int64) throws -> Bool {
         try database.queue.write { db in
-            try db.execute(sql: "DELETE FROM products WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM products WHERE id = ?").execute(arguments: [id])
             return db.changesCount > 0
         }
     }
@@ -78,21 +79,21 @@ public struct SQLiteProductStore: ProductStore {
             let fields = change(product.fields)
             guard fields != product.fields else { return product }
             let now = Timestamps.now()
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE products SET name = ?, description = ?, price_cents = ?, currency = ?, stock = ?,
                         updated_at = ?
                     WHERE id = ?
-                    """,
-                arguments: [
-                    fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, id,
-                ])
+                    """
+            ).execute(arguments: [
+                fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, id,
+            ])
             return Product(id: id, fields: fields, createdAt: product.createdAt, updatedAt: now)
         }
     }
 
     private static func product(id: Int64, in db: GRDB.Database) throws -> Product? {
-        try Row.fetchOne(db, sql: "SELECT * FROM products WHERE id = ?", arguments: [id]).map(product)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM products WHERE id = ?"), arguments: [id]).map(product)
     }
 
     static func product(_ row: Row) -> Product {
