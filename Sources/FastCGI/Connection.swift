@@ -1,4 +1,4 @@
-// The worker's own accept: a connected descriptor, its peer, its timeouts, its close.
+// The worker's own accept: a connected descriptor, its peer, its timeouts, its writes, its close.
 
 import CFastCGI
 
@@ -87,9 +87,106 @@ struct Connection {
         }
     }
 
+    /// Makes `accept` on the listening socket return at once when another worker took the
+    /// connection that woke this one: the worker waits in `poll`, where signals reach it,
+    /// never in `accept`.
+    static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 && flags & O_NONBLOCK == 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// What an idle kept connection holds when `poll` says it is readable.
+    enum Pending: Equatable {
+        /// Bytes of the peer's next request.
+        case request
+        /// The peer closed it (or it failed).
+        case closed
+        /// Nothing after all.
+        case nothing
+    }
+
+    /// Looks at a readable idle connection without consuming anything.
+    static func pending(_ fd: Int32) -> Pending {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if count > 0 { return .request }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return .nothing }
+        return .closed
+    }
+
+    /// Writes all of `bytes` (the socket's send timeout bounds each call); false when the
+    /// peer has gone away or stopped reading.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        guard fd >= 0 else { return false }
+        return bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+    }
+
     static func monotonicNow() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// The FastCGI records of a response, framed by the worker itself (libfcgi only decodes).
+enum Records {
+    static let version: UInt8 = 1
+    static let endRequest: UInt8 = 3
+    static let stdout: UInt8 = 6
+    static let stderr: UInt8 = 7
+    /// The most content one record carries.
+    static let maxContent = 65535
+
+    /// An 8-byte record header.
+    static func header(_ type: UInt8, requestID: UInt16, length: Int, padding: Int) -> [UInt8] {
+        [
+            version, type, UInt8(requestID >> 8), UInt8(requestID & 0xff), UInt8(length >> 8), UInt8(length & 0xff),
+            UInt8(padding), 0,
+        ]
+    }
+
+    /// The record that asks nginx to close a kept connection: an empty FCGI_STDERR record.
+    ///
+    /// nginx keeps an upstream connection only when FCGI_END_REQUEST ends exactly where its
+    /// read ended, and closes a cached idle connection as soon as it becomes readable; an
+    /// empty stderr record that arrives instead at the start of its next response is skipped
+    /// (it logs stderr only when it has content). So the record is safe in every state of
+    /// the connection: after a response in the same write (nginx does not keep it), on an
+    /// idle connection (nginx closes it), or racing a request nginx has just sent (nginx
+    /// skips it and the response that follows carries another).
+    static func release(requestID: UInt16) -> [UInt8] {
+        header(stderr, requestID: requestID, length: 0, padding: 0)
+    }
+
+    /// STDOUT records carrying `body`, padded to 8 bytes as libfcgi does, the empty STDOUT
+    /// record, FCGI_END_REQUEST (status 0, request complete), and the release record when
+    /// `release` is set.
+    static func response(_ body: [UInt8], requestID: UInt16, release: Bool) -> [UInt8] {
+        let records = max(1, (body.count + maxContent - 1) / maxContent)
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + records * 16 + 40)
+        var offset = 0
+        while offset < body.count {
+            let length = min(maxContent, body.count - offset)
+            let padding = (8 - length % 8) % 8
+            out += header(stdout, requestID: requestID, length: length, padding: padding)
+            out += body[offset..<(offset + length)]
+            out += repeatElement(0, count: padding)
+            offset += length
+        }
+        out += header(stdout, requestID: requestID, length: 0, padding: 0)
+        out += header(endRequest, requestID: requestID, length: 8, padding: 0)
+        out += [0, 0, 0, 0, 0, 0, 0, 0]
+        if release { out += Self.release(requestID: requestID) }
+        return out
     }
 }

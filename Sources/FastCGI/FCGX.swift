@@ -1,4 +1,4 @@
-// The only file that touches libfcgi: a request object fed with connections the worker accepted.
+// The only file that touches libfcgi: one request object per connection the worker accepted.
 
 import CFastCGI
 
@@ -6,59 +6,80 @@ import CFastCGI
     import Glibc
 #endif
 
-/// A libfcgi request (`FCGX_Request`), reused for every connection the worker accepts.
-/// libfcgi's streams point back at the request, so it lives at a fixed heap address for
-/// the worker's lifetime.
+/// A libfcgi request (`FCGX_Request`) bound to one connection for the connection's lifetime,
+/// so a kept connection's requests never share libfcgi state with another connection's.
+/// libfcgi's streams point back at the request, so it lives at a fixed heap address.
 ///
 /// libfcgi never accepts here. `FCGX_Accept_r` skips its own accept when the request
-/// already holds a connection (`ipcFd`) marked `keepConnection`, so ``begin(connection:)``
-/// hands it the worker's connection. Its listening socket is -1: when a peer sends no
-/// valid request (read error, timeout), libfcgi closes the connection and its own accept
-/// on -1 fails, so `FCGX_Accept_r` returns an error instead of accepting a connection
-/// that no peer check has seen.
+/// already holds a connection (`ipcFd`) marked `keepConnection`, so ``begin()`` reads the
+/// next request from the worker's connection. Its listening socket is -1: when a peer sends
+/// no valid request (end of stream, read error, timeout), libfcgi closes the connection and
+/// its own accept on -1 fails, so `FCGX_Accept_r` returns an error instead of accepting a
+/// connection that no peer check has seen.
+///
+/// libfcgi decodes requests only. Responses are framed by ``Records`` and written in one
+/// `write`, because the record that asks nginx to close a connection must follow
+/// `FCGI_END_REQUEST` in the same write (see ``Records/release(requestID:)``).
 final class FCGXRequest {
     private let raw: UnsafeMutablePointer<FCGX_Request>
-    private var scratch = [CChar](repeating: 0, count: 65536)
+    /// The id of the request read last: every record of its response carries it.
+    private(set) var requestID: UInt16 = 1
 
-    /// Initialises libfcgi (once per process) and a request without a listening socket.
-    init() {
+    /// Initialises libfcgi (once per process) and a request reading from `connection`,
+    /// which libfcgi closes only when the peer sends no valid request.
+    init(connection: Int32) {
         FCGXRequest.initialiseLibrary
         raw = .allocate(capacity: 1)
         raw.initialize(to: FCGX_Request())
         FCGX_InitRequest(raw, -1, Int32(FCGI_FAIL_ACCEPT_ON_INTR))
+        raw.pointee.ipcFd = connection
     }
 
     deinit {
-        FCGX_Free(raw, 1)
+        // Frees streams and params only: the worker closes the connection itself.
+        FCGX_Free(raw, 0)
         raw.deallocate()
     }
 
     private static let initialiseLibrary: Void = { _ = FCGX_Init() }()
 
-    /// Reads the begin-request record and the params from `connection`, which libfcgi
-    /// owns from now on. False when the peer sent no valid request before its socket's
-    /// timeout: libfcgi has closed the connection then.
-    func begin(connection: Int32) -> Bool {
-        raw.pointee.ipcFd = connection
+    /// The connection, or -1 once libfcgi has closed it.
+    var connection: Int32 { raw.pointee.ipcFd }
+
+    enum Begin: Equatable {
+        /// A request's params are read; `peerKeepsConnection` is the peer's
+        /// `FCGI_KEEP_CONN` flag: it will send more requests on this connection.
+        case request(peerKeepsConnection: Bool)
+        /// No valid request before end of stream or the socket's timeout: libfcgi has
+        /// closed the connection.
+        case closed
+    }
+
+    /// Reads the begin-request record and the params of the next request.
+    func begin() -> Begin {
         raw.pointee.keepConnection = 1
         // A connection libfcgi drops for a bad request is closed at once, not drained for
         // up to 2 s per read as a finished one would be.
         raw.pointee.detached = 1
         let status = FCGX_Accept_r(raw)
         // The begin-request record set keepConnection from the peer's flag; the worker
-        // closes the connection itself, in ``finish()``'s caller.
+        // decides when to close, so libfcgi never does after a request.
+        let peerKeeps = raw.pointee.keepConnection != 0
         raw.pointee.keepConnection = 1
-        if status == 0 { return true }
+        if status == 0 {
+            requestID = UInt16(truncatingIfNeeded: raw.pointee.requestId)
+            return .request(peerKeepsConnection: peerKeeps)
+        }
         if raw.pointee.ipcFd >= 0 {
             close(raw.pointee.ipcFd)
             raw.pointee.ipcFd = -1
         }
-        return false
+        return .closed
     }
 
     /// The request's params that `keep` selects by name, copied out: libfcgi frees them at
-    /// the next accept. Names are tested as raw bytes, so the params a request does not need
-    /// (SERVER_SOFTWARE, DOCUMENT_URI, ...) never become strings.
+    /// the end of the request. Names are tested as raw bytes, so the params a request does
+    /// not need (SERVER_SOFTWARE, DOCUMENT_URI, ...) never become strings.
     func params(keeping keep: (UnsafeBufferPointer<UInt8>) -> Bool) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         guard var cursor = raw.pointee.envp else { return result }
@@ -82,9 +103,9 @@ final class FCGXRequest {
 
     /// Reads the request body: at most `limit` bytes (fewer at end of stream).
     ///
-    /// Reads through one scratch buffer kept for the worker's lifetime, so a bodiless GET
+    /// Reads through `scratch`, one buffer kept for the worker's lifetime, so a bodiless GET
     /// costs one small read and no allocation of the whole limit.
-    func readBody(limit: Int) -> [UInt8] {
+    func readBody(limit: Int, scratch: inout [CChar]) -> [UInt8] {
         guard limit > 0, let input = raw.pointee.in else { return [] }
         var body: [UInt8] = []
         while body.count < limit {
@@ -100,31 +121,30 @@ final class FCGXRequest {
         return body
     }
 
-    /// Writes response bytes; false when the client (nginx) has gone away.
-    @discardableResult
-    func write(_ bytes: [UInt8]) -> Bool {
-        guard let output = raw.pointee.out else { return false }
-        var offset = 0
-        return bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return true }
-            return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
-                while offset < buffer.count {
-                    let chunk = Int32(min(buffer.count - offset, 1 << 20))
-                    let written = FCGX_PutStr(chars + offset, chunk, output)
-                    if written < 0 { return false }
-                    offset += Int(written)
-                }
-                return true
-            }
+    /// Reads and discards what is left of the request body, up to `limit` bytes. True when
+    /// the body's end-of-stream record has been read: the next bytes on the connection are
+    /// the peer's next request, never the rest of this one.
+    func discardInput(limit: Int, scratch: inout [CChar]) -> Bool {
+        guard let input = raw.pointee.in else { return false }
+        var left = limit
+        while FCGX_HasSeenEOF(input) == 0 {
+            guard left > 0 else { return false }
+            let wanted = Int32(min(left, scratch.count))
+            let count = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, wanted, input) }
+            if count <= 0 { break }
+            left -= Int(count)
         }
+        // libfcgi marks a stream that failed as ended too.
+        return FCGX_HasSeenEOF(input) != 0 && FCGX_GetError(input) == 0
     }
 
-    /// Flushes and completes the request. Returns the connection, still open, for the
-    /// caller to close; nil when libfcgi closed it after a write error.
-    func finish() -> Int32? {
-        FCGX_Finish_r(raw)
-        let connection = raw.pointee.ipcFd
-        raw.pointee.ipcFd = -1
-        return connection >= 0 ? connection : nil
+    /// Writes `response` as the request's STDOUT and its FCGI_END_REQUEST, with the
+    /// release record after it when `release` is set, in one write; then frees the request's
+    /// streams (the connection stays open). False when the peer has gone away.
+    func respond(_ response: [UInt8], release: Bool) -> Bool {
+        let records = Records.response(response, requestID: requestID, release: release)
+        let written = Connection.writeAll(raw.pointee.ipcFd, records)
+        FCGX_Free(raw, 0)
+        return written
     }
 }

@@ -13,7 +13,7 @@ public enum Signals {
 
     /// Blocks the control signals in the calling thread. Called first thing in `main`, so
     /// every thread the process later starts inherits the mask: the master can `sigwait`,
-    /// and a worker receives them only where it unblocks them, around the accept.
+    /// and a worker receives them only where it unblocks them, around its `poll`.
     public static func blockControlSignals() {
         var set = makeSet(control)
         pthread_sigmask(SIG_BLOCK, &set, nil)
@@ -36,28 +36,49 @@ public enum Signals {
     // MARK: worker shutdown
 
     private static let shutdownFlag = Atomic<Int32>(0)
+    /// The write end of the worker's wake pipe, or -1.
+    private static let wakeWriter = Atomic<Int32>(-1)
 
     /// The signal that asked this worker to stop, or 0.
     static var shutdownSignal: Int32 { shutdownFlag.load(ordering: .relaxed) }
 
-    /// Installs the worker's handlers (without SA_RESTART, so a blocked accept fails with
-    /// EINTR). The handler also closes the listening socket on fd 0: if the signal lands
-    /// between the flag check and the accept system call, that accept then fails at once
-    /// instead of waiting for one more connection.
-    static func installWorkerHandlers() {
+    /// Installs the worker's handlers and returns the read end of a pipe that becomes
+    /// readable when one of them ran. The worker polls it with its sockets, so a signal that
+    /// lands between its check of ``shutdownSignal`` and its `poll` still wakes it at once.
+    /// Handlers are installed without SA_RESTART.
+    static func installWorkerHandlers() -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            for end in ends {
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            }
+            wakeWriter.store(ends[1], ordering: .relaxed)
+        }
         for signal in control {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 Signals.shutdownFlag.store(number, ordering: .relaxed)
-                close(0)
+                let writer = Signals.wakeWriter.load(ordering: .relaxed)
+                if writer >= 0 {
+                    var byte: UInt8 = 1
+                    _ = write(writer, &byte, 1)
+                }
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             sigaction(signal, &action, nil)
         }
+        return ends[0]
     }
 
-    /// Lets the control signals in on this thread (only while it waits in accept).
+    /// Empties the wake pipe after a wake-up.
+    static func drainWakePipe(_ reader: Int32) {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        while read(reader, &bytes, bytes.count) > 0 {}
+    }
+
+    /// Lets the control signals in on this thread (only while it waits in `poll`).
     static func openWindow() {
         var set = makeSet(control)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)

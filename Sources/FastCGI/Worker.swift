@@ -1,4 +1,4 @@
-// The worker: accept one FastCGI request, let the App answer it, write it back, repeat.
+// The worker: accepts FastCGI connections, keeps the ones nginx reuses, serves one request at a time.
 
 import Flagon
 import Logging
@@ -10,6 +10,19 @@ import Logging
 /// One FastCGI worker process serving requests from the socket on fd 0, one at a time,
 /// like a WSGI sync worker. It accepts each connection itself, checks the peer, bounds
 /// the connection's reads and writes, then lets libfcgi decode the request.
+///
+/// A connection whose peer sets `FCGI_KEEP_CONN` (nginx's `fastcgi_keep_conn on`) stays
+/// open after its response: the worker polls the listening socket and its kept connections
+/// and serves whichever has a request ready. It never closes a kept connection that nginx
+/// may be about to reuse: a request nginx writes on a connection closed under it fails, and
+/// nginx retries only idempotent methods. It asks nginx to close it instead, with
+/// ``Records/release(requestID:)``, and closes its end when nginx has closed its own:
+/// - when it takes up a request on one connection, it releases its other kept connections
+///   beyond `keptConnections - 1`, so no request can wait on a connection held by a worker
+///   busy with another one (with the default of 1, none);
+/// - when it stops (SIGTERM, SIGHUP, `--max-requests`), it stops accepting, releases every
+///   kept connection, answers what nginx had already sent on them, and exits once nginx has
+///   closed them all (or after `readTimeout` of silence from a peer that ignores the release).
 public struct Worker {
     /// Why the worker loop ended.
     public enum Exit: Sendable, Equatable {
@@ -30,14 +43,24 @@ public struct Worker {
     let maxRequests: Int
     let readTimeout: Double
     let peers: PeerPolicy
+    let keptConnections: Int
 
     /// The default of ``readTimeout``: nginx sends a whole request at once (it buffers the
     /// body first), so a peer silent for this long is not nginx at work.
     public static let defaultReadTimeout = 10.0
 
+    /// The default of `keptConnections`: one, so a worker busy with a request holds no idle
+    /// connection that nginx could send another request on.
+    public static let defaultKeptConnections = 1
+
     /// More than 0 and at most a day: a socket timeout of 0 would mean "wait forever".
     public static func isValidReadTimeout(_ seconds: Double) -> Bool {
         seconds > 0 && seconds <= 86400
+    }
+
+    /// 0 (close after every response) to 1024: each kept connection is a descriptor.
+    public static func isValidKeptConnections(_ count: Int) -> Bool {
+        (0...1024).contains(count)
     }
 
     /// - Parameters:
@@ -46,72 +69,254 @@ public struct Worker {
     ///   - readTimeout: seconds a read or write on a connection may wait for the peer.
     ///   - peers: who may connect, from ``PeerPolicy/forSocket(_:webServers:)`` on the
     ///     listening socket; no default, so a TCP socket is never left unchecked.
+    ///   - keptConnections: how many connections the worker keeps open for nginx to reuse
+    ///     while it serves a request on one of them (0: none).
     public init(
         app: App, logger: Logger, maxRequests: Int = 0, readTimeout: Double = Worker.defaultReadTimeout,
-        peers: PeerPolicy
+        peers: PeerPolicy, keptConnections: Int = Worker.defaultKeptConnections
     ) {
         self.app = app
         self.logger = logger
         self.maxRequests = maxRequests
         self.readTimeout = readTimeout
         self.peers = peers
+        self.keptConnections = keptConnections
     }
 
-    /// Serves until a control signal, recycling, or a socket failure.
+    /// Serves until a control signal, recycling, or a socket failure, then until nginx has
+    /// closed every kept connection.
     public func run(listenSocket: Int32 = 0) async -> Exit {
-        Signals.installWorkerHandlers()
-        let fcgx = FCGXRequest()
+        let wake = Signals.installWorkerHandlers()
+        Connection.setNonBlocking(listenSocket)
+        let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
+        return await loop.run()
+    }
+
+    /// One open connection and its libfcgi request.
+    final class Kept {
+        let connection: Connection
+        let fcgx: FCGXRequest
+        /// When the worker asked nginx to close it; nil while nginx may reuse it.
+        var releasedAt: Double?
+        /// Order of last use: the least recently used are released first.
+        var lastUsed = 0
+
+        init(_ connection: Connection) {
+            self.connection = connection
+            fcgx = FCGXRequest(connection: connection.fd)
+        }
+
+        var fd: Int32 { connection.fd }
+    }
+
+    /// The worker's mutable state: its connections, counters and exit reason.
+    final class Loop {
+        let worker: Worker
+        let listenSocket: Int32
+        let wake: Int32
+        var kept: [Kept] = []
         var served = 0
-        while true {
-            if maxRequests > 0 && served >= maxRequests { return .recycled }
-            // Control signals are let in only while the worker waits for a connection: one
-            // that arrives then interrupts the accept (or closes the socket under it).
-            Signals.openWindow()
-            var accepted = Connection.Accepted.retry
-            if Signals.shutdownSignal == 0 { accepted = Connection.accept(on: listenSocket) }
-            Signals.closeWindow()
-            switch accepted {
-            case .connection(let connection):
-                if await handle(connection, fcgx) { served += 1 }
-            case .retry:
-                break
-            case .failed(let code):
-                if Signals.shutdownSignal == 0 { return .acceptFailed(code) }
+        var uses = 0
+        /// Set once the worker stops accepting.
+        var exit: Exit?
+        var scratch = [CChar](repeating: 0, count: 65536)
+
+        init(worker: Worker, listenSocket: Int32, wake: Int32) {
+            self.worker = worker
+            self.listenSocket = listenSocket
+            self.wake = wake
+        }
+
+        var logger: Logger { worker.logger }
+
+        var recycleDue: Bool { worker.maxRequests > 0 && served >= worker.maxRequests }
+
+        func run() async -> Exit {
+            while true {
+                if exit == nil {
+                    let signal = Signals.shutdownSignal
+                    if signal != 0 {
+                        stopAccepting(.signalled(signal))
+                    } else if recycleDue {
+                        stopAccepting(.recycled)
+                    }
+                }
+                if let exit, kept.isEmpty { return exit }
+                await waitAndServe()
             }
-            if Signals.shutdownSignal != 0 { return .signalled(Signals.shutdownSignal) }
+        }
+
+        func stopAccepting(_ reason: Exit) {
+            exit = reason
+            for connection in kept where connection.releasedAt == nil { release(connection) }
+        }
+
+        /// Waits until the listening socket, a kept connection or the wake pipe is ready (or
+        /// a released connection's grace ends), then serves each ready connection once and
+        /// accepts at most one new one, so neither kept connections nor the backlog starve.
+        func waitAndServe() async {
+            var polled: [pollfd] = []
+            polled.reserveCapacity(kept.count + 2)
+            polled.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
+            let accepting = exit == nil
+            if accepting { polled.append(pollfd(fd: listenSocket, events: Int16(POLLIN), revents: 0)) }
+            let first = polled.count
+            let watched = kept
+            for connection in watched { polled.append(pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)) }
+
+            var timeout: Int32 = -1
+            let now = Connection.monotonicNow()
+            if let earliest = watched.compactMap(\.releasedAt).min() {
+                timeout = Int32(max(0, min(86_400_000, (earliest + worker.readTimeout - now) * 1000 + 1)))
+            }
+            // Control signals are let in only while the worker waits: one that lands before
+            // the poll writes to the wake pipe, which the poll then reports at once.
+            Signals.openWindow()
+            let ready = poll(&polled, nfds_t(polled.count), timeout)
+            Signals.closeWindow()
+            if ready < 0 { return }
+            if polled[0].revents != 0 { Signals.drainWakePipe(wake) }
+
+            for (index, connection) in watched.enumerated() where polled[first + index].revents != 0 {
+                guard kept.contains(where: { $0 === connection }) else { continue }
+                await serveKept(connection)
+            }
+            if accepting && exit == nil && !recycleDue && polled[1].revents != 0, let fresh = acceptOne() {
+                await serveNext(on: fresh)
+            }
+            closeExpired()
+        }
+
+        /// A kept connection became readable: the peer's next request, or its close.
+        func serveKept(_ connection: Kept) async {
+            switch Connection.pending(connection.fd) {
+            case .nothing:
+                return
+            case .closed:
+                drop(connection, closing: true)
+            case .request:
+                await serveNext(on: connection)
+            }
+        }
+
+        func acceptOne() -> Kept? {
+            switch Connection.accept(on: listenSocket) {
+            case .connection(let accepted):
+                guard worker.peers.allows(accepted.peer) else {
+                    logger.warning(
+                        "refused FastCGI connection from a peer that is not an allowed web server",
+                        metadata: ["peer": "\(accepted.peerDescription)"])
+                    close(accepted.fd)
+                    return nil
+                }
+                accepted.setTimeouts(seconds: worker.readTimeout)
+                let connection = Kept(accepted)
+                kept.append(connection)
+                return connection
+            case .retry:
+                return nil
+            case .failed(let code):
+                if Signals.shutdownSignal == 0 { stopAccepting(.acceptFailed(code)) }
+                return nil
+            }
+        }
+
+        /// Reads one request from `connection` and answers it.
+        func serveNext(on connection: Kept) async {
+            guard case .request(let peerKeeps) = connection.fcgx.begin() else {
+                // libfcgi has closed it.
+                logger.warning(
+                    "dropped FastCGI connection without a complete request",
+                    metadata: [
+                        "peer": "\(connection.connection.peerDescription)", "read_timeout": "\(worker.readTimeout)",
+                    ])
+                drop(connection, closing: false)
+                return
+            }
+            served += 1
+            uses += 1
+            connection.lastUsed = uses
+            releaseIdle(besides: connection)
+            let release =
+                !peerKeeps || connection.releasedAt != nil || exit != nil || recycleDue || worker.keptConnections == 0
+            let outcome = await worker.serve(
+                connection.fcgx, peerKeeps: peerKeeps, release: release, scratch: &scratch)
+            switch outcome {
+            case .gone:
+                logger.debug("client went away before the response was written")
+                drop(connection, closing: true)
+            case .answered(let complete):
+                if !peerKeeps || !complete {
+                    // A peer without FCGI_KEEP_CONN expects the close; a request whose body
+                    // was left unread cannot be followed by another, and the release record
+                    // after its response keeps nginx from reusing it.
+                    Connection.closeGracefully(connection.fd, within: min(worker.readTimeout, 2))
+                    drop(connection, closing: false)
+                } else if release && connection.releasedAt == nil {
+                    connection.releasedAt = Connection.monotonicNow()
+                }
+            }
+        }
+
+        /// Asks nginx to close the kept connections the worker holds beyond
+        /// `keptConnections - 1` besides `current`, the least recently used first.
+        func releaseIdle(besides current: Kept) {
+            let open = kept.filter { $0 !== current && $0.releasedAt == nil }.sorted { $0.lastUsed > $1.lastUsed }
+            let allowed = max(0, worker.keptConnections - 1)
+            guard open.count > allowed else { return }
+            for connection in open[allowed...] { release(connection) }
+        }
+
+        /// Writes the release record on an open connection; the worker closes it when nginx
+        /// has closed its end.
+        func release(_ connection: Kept) {
+            connection.releasedAt = Connection.monotonicNow()
+            if !Connection.writeAll(connection.fd, Records.release(requestID: connection.fcgx.requestID)) {
+                drop(connection, closing: true)
+            }
+        }
+
+        /// Closes released connections whose peer stayed silent for `readTimeout`: not
+        /// nginx, which closes a released idle connection at once.
+        func closeExpired() {
+            let now = Connection.monotonicNow()
+            for connection in kept {
+                if let releasedAt = connection.releasedAt, now - releasedAt >= worker.readTimeout {
+                    logger.debug(
+                        "closed a released FastCGI connection that its peer left open",
+                        metadata: ["peer": "\(connection.connection.peerDescription)"])
+                    drop(connection, closing: true)
+                }
+            }
+        }
+
+        func drop(_ connection: Kept, closing: Bool) {
+            if closing && connection.fcgx.connection >= 0 { close(connection.fd) }
+            kept.removeAll { $0 === connection }
         }
     }
 
-    /// Checks the peer, reads its request and answers it; false when nothing was served.
-    func handle(_ connection: Connection, _ fcgx: FCGXRequest) async -> Bool {
-        guard peers.allows(connection.peer) else {
-            logger.warning(
-                "refused FastCGI connection from a peer that is not an allowed web server",
-                metadata: ["peer": "\(connection.peerDescription)"])
-            close(connection.fd)
-            return false
-        }
-        connection.setTimeouts(seconds: readTimeout)
-        guard fcgx.begin(connection: connection.fd) else {
-            logger.warning(
-                "dropped FastCGI connection without a complete request",
-                metadata: ["peer": "\(connection.peerDescription)", "read_timeout": "\(readTimeout)"])
-            return false
-        }
-        await serve(fcgx)
-        return true
+    /// What became of a request once answered.
+    enum Served {
+        /// The response is written; `complete` when the request's input was read to its
+        /// end, so the connection can carry another request.
+        case answered(complete: Bool)
+        /// The peer went away.
+        case gone
     }
 
-    /// Answers the accepted request. Nothing a client sends can make this trap.
-    func serve(_ fcgx: FCGXRequest) async {
+    /// Answers the request libfcgi has begun. Nothing a client sends can make this trap.
+    /// With `release`, or when the request's input was not read to its end, a peer that
+    /// keeps connections gets the release record after the response.
+    func serve(_ fcgx: FCGXRequest, peerKeeps: Bool, release: Bool, scratch: inout [CChar]) async -> Served {
         var (request, declaredLength) = CGIRequest.decode(fcgx.params(keeping: CGIRequest.isNeeded))
         let limit = app.maxContentLength
         if request.transportError == nil {
             if let declaredLength {
                 // A body over the limit is refused from its declared length, unread.
-                if declaredLength <= limit { request.body = fcgx.readBody(limit: declaredLength) }
+                if declaredLength <= limit { request.body = fcgx.readBody(limit: declaredLength, scratch: &scratch) }
             } else {
-                let body = fcgx.readBody(limit: limit + 1)
+                let body = fcgx.readBody(limit: limit + 1, scratch: &scratch)
                 if !body.isEmpty {
                     request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
                     if body.count <= limit { request.body = body }
@@ -119,11 +324,11 @@ public struct Worker {
             }
         }
         let response = await app.handle(request)
-        if !fcgx.write(CGIResponse.encode(response)) {
-            logger.debug("client went away before the response was written")
-        }
-        if let connection = fcgx.finish() {
-            Connection.closeGracefully(connection, within: min(readTimeout, 2))
-        }
+        // What is left of the body (all of it when refused unread) is read now, so the next
+        // bytes on a kept connection are the next request; a body too long for that ends
+        // the connection.
+        let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
+        let written = fcgx.respond(CGIResponse.encode(response), release: peerKeeps && (release || !complete))
+        return written ? .answered(complete: complete) : .gone
     }
 }

@@ -33,6 +33,9 @@ struct Serve: ParsableCommand {
             discussion: "Default: FCGI_READ_TIMEOUT, else 10."))
     var readTimeout: Double?
 
+    @Option(help: "Connections each worker keeps open for nginx to reuse while it serves one of them (0: none).")
+    var keptConnections: Int = Worker.defaultKeptConnections
+
     @Option(help: "Number of worker processes (default: 2 per CPU).")
     var workers: Int?
 
@@ -56,6 +59,9 @@ struct Serve: ParsableCommand {
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
             throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
+        }
+        if !Worker.isValidKeptConnections(keptConnections) {
+            throw ValidationError("--kept-connections must be 0 to 1024")
         }
     }
 
@@ -116,7 +122,9 @@ struct Serve: ParsableCommand {
                 maxWorkerRSS: maxWorkerRss ?? settings.maxWorkerRSS,
                 gracefulTimeout: gracefulTimeout,
                 workerExecutable: Master.currentExecutable(),
-                workerArguments: ["worker", "--read-timeout", String(readTimeout)],
+                workerArguments: [
+                    "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
+                ],
                 onAbnormalExit: { region.bumpRevocationGeneration() }),
             logger: logger)
         let status = master.run()

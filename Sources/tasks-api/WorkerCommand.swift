@@ -25,7 +25,13 @@ struct WorkerCommand: ParsableCommand {
         help: "Seconds to wait for a peer to send (or read) before dropping it (default: FCGI_READ_TIMEOUT, else 10).")
     var readTimeout: Double?
 
+    @Option(help: "Connections kept open for nginx to reuse while a request is served on one of them (0: none).")
+    var keptConnections: Int = Worker.defaultKeptConnections
+
     func validate() throws {
+        if !Worker.isValidKeptConnections(keptConnections) {
+            throw ValidationError("--kept-connections must be 0 to 1024")
+        }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
             throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
         }
@@ -57,10 +63,13 @@ struct WorkerCommand: ParsableCommand {
         }
         logger.debug("worker ready")
         let maxRequests = self.maxRequests
-        // The whole accept loop runs in one task: one request at a time, each awaited.
+        let keptConnections = self.keptConnections
+        // The whole loop runs in one task: one request at a time, each awaited.
         let exit = try runBlocking {
-            await Worker(app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers)
-                .run()
+            await Worker(
+                app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers,
+                keptConnections: keptConnections
+            ).run()
         }
         switch exit {
         case .signalled, .recycled:

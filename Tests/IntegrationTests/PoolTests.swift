@@ -50,11 +50,19 @@ struct PoolTests {
         #expect(traffic.waitForResponses(traffic.count + 20))
         let during = traffic.stop()
         // The victim was busy with the slow request only: that one is lost (nginx's JSON 502),
-        // every other request went to the live workers.
+        // every other request went to the live workers. nginx retries a GET once when it
+        // had sent it on a kept connection: then another worker answers it.
         #expect(during.allSatisfy { $0 == 200 }, "statuses meanwhile: \(Set(during))")
         let lost = try slow.response()
-        #expect(lost.status == 502)
-        #expect(lost.json?["error"] as? String == "Bad Gateway")
+        let starts = service.log().split(separator: "\n").filter {
+            $0.contains(#"msg="sleep started""#) && $0.contains("request_id=\(slow.requestID)")
+        }
+        if lost.status == 200 {
+            #expect(starts.count == 2 && !starts[1].contains("pid=\(victim) "), "\(starts)")
+        } else {
+            #expect(lost.status == 502)
+            #expect(lost.json?["error"] as? String == "Bad Gateway")
+        }
         #expect(service.log().contains("worker died, starting a replacement"))
         #expect(service.log().contains("worker_pid=\(victim)"))
     }

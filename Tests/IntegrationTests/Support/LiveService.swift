@@ -56,9 +56,16 @@ final class LiveService: @unchecked Sendable {
     /// Whether nginx passes the platform identity headers through, as the one documented
     /// change in nginx/fastcgi.conf does for a trusted proxy in front of nginx.
     let trustedIdentityHop: Bool
+    /// Whether nginx opens one connection per FastCGI request (`fastcgi_keep_conn off`)
+    /// instead of the shipped kept connections, to compare the two.
+    let connectionPerRequest: Bool
 
-    init(environment: [String: String] = [:], maxContentLength: Int? = nil, trustedIdentityHop: Bool = false) throws {
+    init(
+        environment: [String: String] = [:], maxContentLength: Int? = nil, trustedIdentityHop: Bool = false,
+        connectionPerRequest: Bool = false
+    ) throws {
         self.trustedIdentityHop = trustedIdentityHop
+        self.connectionPerRequest = connectionPerRequest
         let base = FileManager.default.temporaryDirectory
             .appendingPathComponent("tasks-api-it-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
@@ -86,10 +93,11 @@ final class LiveService: @unchecked Sendable {
     /// Starts pool and nginx and waits until `/healthz` answers through nginx.
     static func start(
         _ pool: Pool = .master(workers: 4, arguments: []), environment: [String: String] = [:],
-        maxContentLength: Int? = nil, trustedIdentityHop: Bool = false
+        maxContentLength: Int? = nil, trustedIdentityHop: Bool = false, connectionPerRequest: Bool = false
     ) throws -> LiveService {
         let service = try LiveService(
-            environment: environment, maxContentLength: maxContentLength, trustedIdentityHop: trustedIdentityHop)
+            environment: environment, maxContentLength: maxContentLength, trustedIdentityHop: trustedIdentityHop,
+            connectionPerRequest: connectionPerRequest)
         do {
             try service.startPool(pool)
             try service.startNginx()
@@ -168,6 +176,14 @@ final class LiveService: @unchecked Sendable {
             throw HTTPClientError(description: "render-nginx-conf failed: \(rendered.output)")
         }
         if trustedIdentityHop { try passIdentityHeaders(conf: conf, runDir: runDir) }
+        if connectionPerRequest {
+            let rendered = try String(contentsOfFile: conf, encoding: .utf8)
+            guard rendered.contains("fastcgi_keep_conn on;") else {
+                throw HTTPClientError(description: "nginx.conf does not set fastcgi_keep_conn on")
+            }
+            try rendered.replacingOccurrences(of: "fastcgi_keep_conn on;", with: "fastcgi_keep_conn off;").write(
+                toFile: conf, atomically: true, encoding: .utf8)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: nginxPath)
         process.arguments = ["-p", runDir, "-c", conf, "-e", runDir + "/error.log"]
