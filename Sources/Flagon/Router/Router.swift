@@ -23,13 +23,14 @@ public struct Router: Sendable {
     /// Resolves a request. `HEAD` falls back to `GET`; `OPTIONS` is answered automatically.
     public func resolve(method: HTTPMethod, path: String) -> RouteResolution {
         guard let segments = Self.segments(of: path) else { return .notFound }
+        let percentEncoded = path.utf8.contains(UInt8(ascii: "%"))
         // One pass: keep the routes of the most specific matching pattern.
         var best: [Int]?
         var methods: [HTTPMethod] = []
         var hit: (route: Route, parameters: Parameters)?
         var getHit: (route: Route, parameters: Parameters)?
         for route in routes {
-            guard let parameters = route.pattern.match(segments) else { continue }
+            guard let parameters = route.pattern.match(segments, percentEncoded: percentEncoded) else { continue }
             let rank = route.pattern.rank
             if let current = best {
                 if current.lexicographicallyPrecedes(rank) {
