@@ -73,7 +73,10 @@ public struct RateLimitMiddleware: Middleware {
 
         var response = try await responseIncludingErrors(of: next, for: request)
         if let shown {
-            for field in shown.headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
+            response.headers.reserveCapacity(response.headers.count + 5)
+            response.headers.replaceOrAdd(name: "X-RateLimit-Limit", value: String(shown.limit.amount))
+            response.headers.replaceOrAdd(name: "X-RateLimit-Remaining", value: String(shown.remaining))
+            response.headers.replaceOrAdd(name: "X-RateLimit-Reset", value: String(shown.hit.windowEnd))
         }
         return response
     }
@@ -98,12 +101,21 @@ public struct RateLimitMiddleware: Middleware {
     }
 
     private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        guard value >= 10 else {
+        guard value >= 0 else {
             bytes.append(contentsOf: String(value).utf8)
             return
         }
-        appendDecimal(value / 10, to: &bytes)
-        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 }
 
