@@ -18,7 +18,7 @@ enum CGIRequest {
         var contentLength: Int?
         var badLength = false
         for (name, value) in params {
-            if name.utf8.starts(with: "HTTP_".utf8) {
+            if isHeaderParam(name) {
                 // nginx sends HTTP_PROXY etc. as "" when stripping: empty means absent.
                 guard !value.isEmpty else { continue }
                 // nginx also sends the body's headers as HTTP_CONTENT_*; CGI's CONTENT_* are
@@ -61,6 +61,15 @@ enum CGIRequest {
             request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
         }
         return (request, contentLength)
+    }
+
+    /// Whether a param name starts with `HTTP_`, looked at over its bytes in place.
+    static func isHeaderParam(_ name: String) -> Bool {
+        let prefix = name.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count > 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T")
+                && bytes[2] == UInt8(ascii: "T") && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "_")
+        }
+        return prefix ?? name.utf8.starts(with: "HTTP_".utf8)
     }
 
     /// The params ``decode(_:)`` reads: every `HTTP_*` header and the CGI variables below.

@@ -99,12 +99,14 @@ public struct LogfmtLogHandler: LogHandler {
     /// Quotes values with spaces, quotes, `=` or control characters.
     static func appendValue(_ value: String, to line: inout [UInt8]) {
         let utf8 = value.utf8
-        let needsQuotes =
-            utf8.isEmpty
-            || utf8.contains {
-                $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\")
-            }
-        guard needsQuotes else {
+        // Native and small strings are scanned and copied in place.
+        let plain = utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.isEmpty, !bytes.contains(where: needsQuotes) else { return false }
+            line.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true { return }
+        guard plain == false || utf8.isEmpty || utf8.contains(where: needsQuotes) else {
             line.append(contentsOf: utf8)
             return
         }
@@ -125,6 +127,10 @@ public struct LogfmtLogHandler: LogHandler {
             }
         }
         line.append(UInt8(ascii: "\""))
+    }
+
+    private static func needsQuotes(_ byte: UInt8) -> Bool {
+        byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\\")
     }
 
     static func appendDecimal(_ value: Int, to line: inout [UInt8]) {

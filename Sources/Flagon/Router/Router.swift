@@ -13,11 +13,15 @@ public enum RouteResolution: Sendable {
 /// All routes of an application.
 public struct Router: Sendable {
     public private(set) var routes: [Route] = []
+    /// The number of segments of each route's pattern, by position in ``routes``: a path is
+    /// matched only against the routes of its own length, the others not even retained.
+    private var segmentCounts: [Int] = []
 
     public init() {}
 
     public mutating func add(_ route: Route) {
         routes.append(route)
+        segmentCounts.append(route.pattern.segments.count)
     }
 
     /// Resolves a request. `HEAD` falls back to `GET`; `OPTIONS` is answered automatically.
@@ -29,7 +33,8 @@ public struct Router: Sendable {
         var methods: [HTTPMethod] = []
         var hit: (route: Route, parameters: Parameters)?
         var getHit: (route: Route, parameters: Parameters)?
-        for route in routes {
+        for index in segmentCounts.indices where segmentCounts[index] == segments.count {
+            let route = routes[index]
             guard let parameters = route.pattern.match(segments, percentEncoded: percentEncoded) else { continue }
             let rank = route.pattern.rank
             if let current = best {
