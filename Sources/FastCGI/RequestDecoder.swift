@@ -18,7 +18,7 @@ enum CGIRequest {
         var contentLength: Int?
         var badLength = false
         for (name, value) in params {
-            if name.utf8.starts(with: "HTTP_".utf8) {
+            if isHeaderParam(name) {
                 // nginx sends HTTP_PROXY etc. as "" when stripping: empty means absent.
                 guard !value.isEmpty else { continue }
                 // nginx also sends the body's headers as HTTP_CONTENT_*; CGI's CONTENT_* are
@@ -63,6 +63,15 @@ enum CGIRequest {
         return (request, contentLength)
     }
 
+    /// Whether a param name starts with `HTTP_`, looked at over its bytes in place.
+    static func isHeaderParam(_ name: String) -> Bool {
+        let prefix = name.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count > 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T")
+                && bytes[2] == UInt8(ascii: "T") && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "_")
+        }
+        return prefix ?? name.utf8.starts(with: "HTTP_".utf8)
+    }
+
     /// The params ``decode(_:)`` reads: every `HTTP_*` header and the CGI variables below.
     static let neededNames: [[UInt8]] = [
         "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR",
@@ -104,37 +113,67 @@ enum CGIResponse {
         var out: [UInt8] = []
         out.reserveCapacity(256 + response.body.count)
         out.append(contentsOf: "Status: ".utf8)
-        out.append(contentsOf: String(response.status.code).utf8)
+        appendDecimal(response.status.code, to: &out)
         out.append(UInt8(ascii: " "))
         appendSanitised(response.status.reasonPhrase, to: &out)
-        out.append(contentsOf: "\r\n".utf8)
+        appendLineEnd(to: &out)
         var hasLength = false
         for field in response.headers {
             if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") {
                 hasLength = true
             }
             appendSanitised(field.name, to: &out)
-            out.append(contentsOf: ": ".utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: " "))
             appendSanitised(field.value, to: &out)
-            out.append(contentsOf: "\r\n".utf8)
+            appendLineEnd(to: &out)
         }
         if !hasLength {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &out)
+            appendLineEnd(to: &out)
         }
-        out.append(contentsOf: "\r\n".utf8)
+        appendLineEnd(to: &out)
         out.append(contentsOf: response.body)
         return out
     }
 
     /// Drops CR, LF and NUL, so no value can split the header block.
     private static func appendSanitised(_ text: String, to out: inout [UInt8]) {
-        let utf8 = text.utf8
-        if !utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
-            out.append(contentsOf: utf8)
+        // Native strings (all that decoding and the framework make) are scanned in place.
+        let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            var clean = true
+            for byte in bytes where isBreaking(byte) {
+                clean = false
+                break
+            }
+            if clean {
+                out.append(contentsOf: bytes)
+            } else {
+                for byte in bytes where !isBreaking(byte) { out.append(byte) }
+            }
+        }
+        if appended == nil {
+            for byte in text.utf8 where !isBreaking(byte) { out.append(byte) }
+        }
+    }
+
+    private static func appendLineEnd(to out: inout [UInt8]) {
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
+    private static func isBreaking(_ byte: UInt8) -> Bool {
+        byte == 0x0D || byte == 0x0A || byte == 0
+    }
+
+    /// The decimal digits of a non-negative `value` (a status code or a length).
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        guard value >= 10 else {
+            out.append(contentsOf: String(value).utf8)
             return
         }
-        for byte in utf8 where byte != 0x0D && byte != 0x0A && byte != 0 {
-            out.append(byte)
-        }
+        appendDecimal(value / 10, to: &out)
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }

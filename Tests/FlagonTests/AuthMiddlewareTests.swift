@@ -89,6 +89,14 @@ struct AuthMiddlewareTests {
         )
     }
 
+    @Test("spaces between the scheme and the token are skipped", arguments: [" ", "  ", "     "])
+    func spacesAfterScheme(spaces: String) async {
+        let client = TestClient(app: Self.makeAuthApp())
+        #expect(
+            await client.get("/api/protected", headers: ["Authorization": "Bearer" + spaces + Self.access]).status
+                == 200)
+    }
+
     @Test("the Bearer scheme is matched case-insensitively", arguments: ["Bearer", "bearer", "BEARER", "bEaReR"])
     func schemeCase(scheme: String) async {
         let client = TestClient(app: Self.makeAuthApp())
@@ -228,6 +236,19 @@ struct AuthMiddlewareTests {
             Rejection(
                 "two tokens", "Bearer " + access + " " + access, "The Authorization header must be a Bearer token."),
             Rejection("garbage token", "Bearer not-a-token", malformed),
+            Rejection(
+                "a tab inside the token", "Bearer " + parts[0] + "\t." + parts[1] + "." + parts[2],
+                "The Authorization header must be a Bearer token."),
+            Rejection(
+                "a vertical tab after the token", "Bearer " + access + "\u{0B}",
+                "The Authorization header must be a Bearer token."),
+            Rejection(
+                "a no-break space inside the token", "Bearer " + parts[0] + "\u{A0}." + parts[1] + "." + parts[2],
+                "The Authorization header must be a Bearer token."),
+            Rejection(
+                "an ideographic space after the token", "Bearer " + access + "\u{3000}",
+                "The Authorization header must be a Bearer token."),
+            Rejection("a non-ASCII token", "Bearer " + access + "\u{E9}", malformed),
         ]
     }()
 

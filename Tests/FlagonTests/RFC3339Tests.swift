@@ -14,6 +14,12 @@ struct RFC3339Tests {
         #expect(RFC3339.format(seconds: 1_795_590_000, milliseconds: 999) == "2026-11-25T07:00:00.999Z")
     }
 
+    @Test("years outside 1000...9999 are written unpadded, as before")
+    func unusualYears() {
+        #expect(RFC3339.format(seconds: -62_135_596_800) == "1-01-01T00:00:00Z")
+        #expect(RFC3339.format(seconds: 253_402_300_800) == "10000-01-01T00:00:00Z")
+    }
+
     @Test("now is today's date in the same shape")
     func now() {
         let text = RFC3339.now()

@@ -1,8 +1,9 @@
 // Rate limits: the flask-limiter syntax, fixed windows, headers, 429s, exemptions and client keys.
 
-import Flagon
 import Synchronization
 import Testing
+
+@testable import Flagon
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
@@ -265,10 +266,33 @@ struct RateLimitTests {
             (128, "2001:0db8::0001", "2001:db8::1/128"),
             (1, "ffff::1", "8000::/1"),
             (64, "not an address", "not an address"),
+            (64, "192.0.2.01", "192.0.2.01"),
+            (64, "192.0.2", "192.0.2"),
+            (64, "255.255.255.255", "255.255.255.255"),
+            (64, "::ffff:192.0.2.256", "::ffff:192.0.2.256"),
             (64, "", ""),
         ])
     func clientKey(prefix: Int, address: String, expected: String) {
         #expect(TrustedProxies(ipv6PrefixLength: prefix).key(of: address) == expected)
+    }
+
+    @Test(
+        "counter keys are endpoint, limit, client and window start, joined by slashes",
+        arguments: [
+            (
+                "meta.hello", RateLimit(5, per: .minute), "192.0.2.1", 1_795_590_000 as Int64,
+                "meta.hello/5/1/minute/192.0.2.1/1795590000"
+            ),
+            (
+                "tasks.create", RateLimit(100_000_000, per: 2, .hour), "2001:db8::/64", 0,
+                "tasks.create/100000000/2/hour/2001:db8::/64/0"
+            ),
+            ("caf\u{E9}.x", RateLimit(9, per: 10, .second), "", -60, "caf\u{E9}.x/9/10/second//-60"),
+        ])
+    func counterKeys(endpoint: String, limit: RateLimit, client: String, windowStart: Int64, key: String) {
+        #expect(
+            RateLimitMiddleware.counterKey(endpoint: endpoint, limit: limit, client: client, windowStart: windowStart)
+                == key)
     }
 
     @Test("IPv6 clients of one /64 share a counter, directly and through X-Forwarded-For")

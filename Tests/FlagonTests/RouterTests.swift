@@ -72,6 +72,18 @@ struct RouterTests {
         #expect(await client.get("/things/seven").text == #"{"route": "string"}"#)
     }
 
+    @Test(
+        "literal segments match percent-decoded, as werkzeug routes",
+        arguments: ["/it%65ms/new", "/items/n%65w", "/%69%74%65%6D%73/new", "/ITEMS/new", "/items/ne"])
+    func literalsDecoded(path: String) async {
+        let response = await TestClient(app: Self.itemsApp()).get(path)
+        if path.contains("%") {
+            #expect(response.text == #"{"form": "new"}"#)
+        } else {
+            #expect(response.status == 404)
+        }
+    }
+
     @Test("a string parameter is percent-decoded, without reading + as a space")
     func stringParameterDecoded() async {
         let client = TestClient(app: Self.itemsApp())

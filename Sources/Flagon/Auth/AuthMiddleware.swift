@@ -122,6 +122,28 @@ public struct AuthMiddleware: Middleware {
 
     /// The credentials of `Bearer <token>` (scheme in any case, one or more spaces), or nil.
     static func bearerToken(_ authorization: String) -> String? {
+        var authorization = authorization
+        // nil: the token is not plain ASCII, for the general check.
+        let plain = authorization.withUTF8 { bytes -> String?? in
+            guard let space = bytes.firstIndex(of: UInt8(ascii: " ")), space == 6,
+                HTTPHeaders.namesMatch(String(decoding: bytes[..<space], as: UTF8.self), "Bearer")
+            else { return .some(nil) }
+            var start = space
+            while start < bytes.count, bytes[start] == UInt8(ascii: " ") { start += 1 }
+            guard start < bytes.count else { return .some(nil) }
+            // In ASCII the only white space is these six characters, so the token is checked
+            // byte by byte; other text goes through the general check, per Character.
+            for byte in bytes[start...] {
+                if byte >= 0x80 { return nil }
+                if byte == 0x20 || (0x09...0x0D).contains(byte) { return .some(nil) }
+            }
+            return .some(String(decoding: bytes[start...], as: UTF8.self))
+        }
+        return plain ?? bearerTokenOfUnicodeText(authorization)
+    }
+
+    /// ``bearerToken(_:)`` for headers whose token is not plain ASCII, by Character.
+    private static func bearerTokenOfUnicodeText(_ authorization: String) -> String? {
         let utf8 = authorization.utf8
         guard let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
         let scheme = authorization[..<space]

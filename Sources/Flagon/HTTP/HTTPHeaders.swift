@@ -59,9 +59,17 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// ASCII case-insensitive comparison, without allocating: header names are ASCII tokens.
     public static func namesMatch(_ a: String, _ b: String) -> Bool {
-        let a = a.utf8
-        let b = b.utf8
-        guard a.count == b.count else { return false }
+        guard a.utf8.count == b.utf8.count else { return false }
+        // Native and small strings are compared over their bytes in place; a name is looked
+        // up several times per request, against every field.
+        let inPlace = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in bytesMatch(x, y) }
+        }
+        if let inPlace, let matched = inPlace { return matched }
+        return bytesMatch(a.utf8, b.utf8)
+    }
+
+    private static func bytesMatch(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         for (x, y) in zip(a, b) where x != y {
             guard (x | 0x20) == (y | 0x20), (x | 0x20) >= UInt8(ascii: "a"), (x | 0x20) <= UInt8(ascii: "z")
             else { return false }

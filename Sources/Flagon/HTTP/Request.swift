@@ -81,13 +81,27 @@ public protocol RequestStorageKey {
 }
 
 /// Typed values attached to a request.
+///
+/// A request carries a handful of values at most, so they are found by a short scan of an
+/// array rather than by hashing the key: most requests look up keys they never stored.
 public struct RequestStorage: Sendable {
-    private var values: [ObjectIdentifier: any Sendable] = [:]
+    private var values: [(key: ObjectIdentifier, value: any Sendable)] = []
 
     public init() {}
 
     public subscript<Key: RequestStorageKey>(key: Key.Type) -> Key.Value? {
-        get { values[ObjectIdentifier(key)] as? Key.Value }
-        set { values[ObjectIdentifier(key)] = newValue }
+        get {
+            let id = ObjectIdentifier(key)
+            for entry in values where entry.key == id { return entry.value as? Key.Value }
+            return nil
+        }
+        set {
+            let id = ObjectIdentifier(key)
+            if let index = values.firstIndex(where: { $0.key == id }) {
+                if let newValue { values[index].value = newValue } else { values.remove(at: index) }
+            } else if let newValue {
+                values.append((id, newValue))
+            }
+        }
     }
 }

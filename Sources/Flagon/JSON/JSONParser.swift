@@ -220,6 +220,14 @@ public struct JSONParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                // Without escapes (most strings) the text is the one run, validated as is.
+                if scalars.isEmpty {
+                    guard let text = String(validating: bytes[run..<index], as: UTF8.self) else {
+                        throw fail("invalid UTF-8")
+                    }
+                    index += 1
+                    return text
+                }
                 guard flush(index, into: &scalars) else { throw fail("invalid UTF-8") }
                 index += 1
                 return String(scalars)

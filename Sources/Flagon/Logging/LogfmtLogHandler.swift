@@ -12,10 +12,15 @@ import Logging
 ///
 /// Each line goes out in one `write(2)`, so lines from several worker processes sharing
 /// the master's stderr (or the journal) never interleave.
+///
+/// Lines are built as bytes in one buffer. ``AccessLogMiddleware`` writes its line through
+/// ``writeLine(level:message:fields:)`` with fields already in key order, skipping the
+/// metadata dictionary and the sort that swift-log's path costs on every request; the
+/// bytes are the same as through ``log(event:)``.
 public struct LogfmtLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let label: String
+    let label: String
 
     public init(label: String, level: Logger.Level = .info) {
         self.label = label
@@ -28,15 +33,132 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "ts=\(Self.timestamp()) level=\(event.level) logger=\(label) pid=\(getpid()) msg="
-        Self.appendValue(event.message.description, to: &line)
+        let (seconds, milliseconds) = Self.now()
+        Self.writeAll(render(event: event, seconds: seconds, milliseconds: milliseconds, pid: getpid()))
+    }
+
+    /// The line of `event`, newline included.
+    func render(event: LogEvent, seconds: Int64, milliseconds: Int, pid: Int32) -> [UInt8] {
         let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        var line = head(
+            level: event.level, message: event.message.description, seconds: seconds, milliseconds: milliseconds,
+            pid: pid)
         for key in merged.keys.sorted() {
-            line += " \(key)="
-            Self.appendValue(merged[key]!.description, to: &line)
+            Self.appendField(key, merged[key]!.description, to: &line)
         }
-        line += "\n"
-        line.withUTF8 { buffer in
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }
+
+    /// Writes a line whose fields `fields` appends in ascending key order: the bytes
+    /// ``log(event:)`` writes for the same message and metadata when the handler has no
+    /// metadata of its own (callers check ``metadata`` first).
+    public func writeLine(level: Logger.Level, message: String, fields: (inout LogfmtFields) -> Void) {
+        let (seconds, milliseconds) = Self.now()
+        Self.writeAll(
+            renderLine(
+                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: getpid(), fields))
+    }
+
+    /// The bytes of ``writeLine(level:message:fields:)``, newline included.
+    func renderLine(
+        level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32,
+        _ fields: (inout LogfmtFields) -> Void
+    ) -> [UInt8] {
+        var collected = LogfmtFields(
+            line: head(level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: pid))
+        fields(&collected)
+        collected.line.append(UInt8(ascii: "\n"))
+        return collected.line
+    }
+
+    private func head(level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        line.append(contentsOf: "ts=".utf8)
+        RFC3339.append(seconds: seconds, milliseconds: milliseconds, to: &line)
+        line.append(contentsOf: " level=".utf8)
+        line.append(contentsOf: level.rawValue.utf8)
+        line.append(contentsOf: " logger=".utf8)
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: " pid=".utf8)
+        Self.appendDecimal(Int(pid), to: &line)
+        line.append(contentsOf: " msg=".utf8)
+        Self.appendValue(message, to: &line)
+        return line
+    }
+
+    /// ` key=value`, the value quoted when it must be.
+    static func appendField(_ key: String, _ value: String, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: key.utf8)
+        line.append(UInt8(ascii: "="))
+        appendValue(value, to: &line)
+    }
+
+    /// Quotes values with spaces, quotes, `=` or control characters.
+    static func appendValue(_ value: String, to line: inout [UInt8]) {
+        let utf8 = value.utf8
+        // Native and small strings are scanned and copied in place.
+        let plain = utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.isEmpty, !bytes.contains(where: needsQuotes) else { return false }
+            line.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true { return }
+        guard plain == false || utf8.isEmpty || utf8.contains(where: needsQuotes) else {
+            line.append(contentsOf: utf8)
+            return
+        }
+        line.append(UInt8(ascii: "\""))
+        // Bytes of multi-byte scalars are all 0x80 or more, so they pass through unchanged.
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: line.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: line.append(contentsOf: #"\r"#.utf8)
+            case 0x09: line.append(contentsOf: #"\t"#.utf8)
+            case ..<0x20:
+                line.append(contentsOf: #"\u{"#.utf8)
+                line.append(contentsOf: String(byte, radix: 16).utf8)
+                line.append(UInt8(ascii: "}"))
+            default: line.append(byte)
+            }
+        }
+        line.append(UInt8(ascii: "\""))
+    }
+
+    private static func needsQuotes(_ byte: UInt8) -> Bool {
+        byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\\")
+    }
+
+    static func appendDecimal(_ value: Int, to line: inout [UInt8]) {
+        if value < 0 {
+            line.append(UInt8(ascii: "-"))
+            appendDecimal(UInt(value.magnitude), to: &line)
+        } else {
+            appendDecimal(UInt(value), to: &line)
+        }
+    }
+
+    static func appendDecimal(_ value: UInt, to line: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            line.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// Writes all of `line` to standard error, retrying on EINTR.
+    static func writeAll(_ line: [UInt8]) {
+        line.withUnsafeBufferPointer { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
@@ -51,41 +173,44 @@ public struct LogfmtLogHandler: LogHandler {
         }
     }
 
-    /// Quotes values with spaces, quotes, `=` or control characters.
-    static func appendValue(_ value: String, to line: inout String) {
-        let needsQuotes =
-            value.isEmpty
-            || value.utf8.contains {
-                $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\")
-            }
-        guard needsQuotes else {
-            line += value
-            return
-        }
-        line += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    line += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    line.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        line += "\""
-    }
-
-    /// RFC 3339 UTC with milliseconds.
-    static func timestamp() -> String {
+    /// The wall-clock time of a line: seconds since the epoch and milliseconds.
+    static func now() -> (seconds: Int64, milliseconds: Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return RFC3339.format(seconds: Int64(now.tv_sec), milliseconds: Int(now.tv_nsec) / 1_000_000)
+        return (Int64(now.tv_sec), Int(now.tv_nsec) / 1_000_000)
+    }
+}
+
+/// The fields of a line written by ``LogfmtLogHandler/writeLine(level:message:fields:)``.
+public struct LogfmtFields {
+    var line: [UInt8]
+
+    /// Appends ` key=value`, the value quoted when it must be; keys come in ascending order.
+    public mutating func append(_ key: String, _ value: String) {
+        LogfmtLogHandler.appendField(key, value, to: &line)
+    }
+
+    /// Appends ` key=<decimal>`.
+    public mutating func append(_ key: String, _ value: Int) {
+        appendKey(key)
+        LogfmtLogHandler.appendDecimal(value, to: &line)
+    }
+
+    /// Appends ` key=<micros / 1000>.<micros % 1000 in three digits>`: a duration in milliseconds.
+    public mutating func append(_ key: String, milliseconds micros: UInt64) {
+        appendKey(key)
+        LogfmtLogHandler.appendDecimal(UInt(micros / 1000), to: &line)
+        let fraction = Int(micros % 1000)
+        line.append(UInt8(ascii: "."))
+        line.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        line.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        line.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+    }
+
+    private mutating func appendKey(_ key: String) {
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: key.utf8)
+        line.append(UInt8(ascii: "="))
     }
 }
 

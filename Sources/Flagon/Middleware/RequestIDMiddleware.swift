@@ -43,13 +43,20 @@ public struct RequestIDMiddleware: Middleware {
     /// request for them would cost more than the rest of the hello path.
     public static func generate() -> String {
         let (high, low) = generator.withLock { state in (state.next(), state.next()) }
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in 0..<16 {
-            bytes[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
-            bytes[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<16 {
+                let shift = UInt64(60 - 4 * index)
+                buffer[index] = hexDigit(high >> shift)
+                buffer[16 + index] = hexDigit(low >> shift)
+            }
+            return 32
         }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The lowercase hex digit of the low four bits of `value`.
+    private static func hexDigit(_ value: UInt64) -> UInt8 {
+        let nibble = UInt8(truncatingIfNeeded: value & 0xF)
+        return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
     }
 
     private static let generator = Mutex(Xoshiro256StarStar())

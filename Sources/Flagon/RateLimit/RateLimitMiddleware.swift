@@ -59,9 +59,8 @@ public struct RateLimitMiddleware: Middleware {
         let now = now()
         var shown: RateLimitState?
         for limit in limits {
-            let key =
-                "\(route.metadata.name)/\(limit.amount)/\(limit.multiple)/\(limit.unit.rawValue)/\(client)/"
-                + "\(limit.windowStart(at: now))"
+            let key = Self.counterKey(
+                endpoint: route.metadata.name, limit: limit, client: client, windowStart: limit.windowStart(at: now))
             let hit = try store.hit(key: key, window: limit.window, now: now)
             let state = RateLimitState(limit: limit, hit: hit)
             if hit.count > limit.amount {
@@ -74,9 +73,49 @@ public struct RateLimitMiddleware: Middleware {
 
         var response = try await responseIncludingErrors(of: next, for: request)
         if let shown {
-            for field in shown.headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
+            response.headers.reserveCapacity(response.headers.count + 5)
+            response.headers.replaceOrAdd(name: "X-RateLimit-Limit", value: String(shown.limit.amount))
+            response.headers.replaceOrAdd(name: "X-RateLimit-Remaining", value: String(shown.remaining))
+            response.headers.replaceOrAdd(name: "X-RateLimit-Reset", value: String(shown.hit.windowEnd))
         }
         return response
+    }
+
+    /// `endpoint/amount/multiple/unit/client/windowStart`, flask-limiter's key, written as
+    /// bytes into one buffer: it is built for every limit of every counted request.
+    static func counterKey(endpoint: String, limit: RateLimit, client: String, windowStart: Int64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(endpoint.utf8.count + client.utf8.count + 48)
+        bytes.append(contentsOf: endpoint.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        appendDecimal(Int64(limit.amount), to: &bytes)
+        bytes.append(UInt8(ascii: "/"))
+        appendDecimal(Int64(limit.multiple), to: &bytes)
+        bytes.append(UInt8(ascii: "/"))
+        bytes.append(contentsOf: limit.unit.rawValue.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        bytes.append(contentsOf: client.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        appendDecimal(windowStart, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        guard value >= 0 else {
+            bytes.append(contentsOf: String(value).utf8)
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 }
 

@@ -48,7 +48,7 @@ public struct IPNetwork: Sendable, Hashable {
     /// The bytes of an IPv4 or IPv6 address, IPv4-mapped IPv6 reduced to IPv4; nil if not an address.
     static func address(_ text: String) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 16)
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             guard inet_pton(AF_INET6, text, &buffer) == 1 else { return nil }
             if buffer[0..<10].allSatisfy({ $0 == 0 }) && buffer[10] == 0xFF && buffer[11] == 0xFF {
                 return Array(buffer[12..<16])
@@ -117,6 +117,10 @@ public struct TrustedProxies: Sendable {
     /// limit by rotating addresses inside the prefix, nor by spelling one address another way.
     /// Anything that is not an address (a unix-socket peer) is kept as it is.
     public func key(of address: String) -> String {
+        // Without a colon it is IPv4 or no address at all; either way its key is itself, since
+        // inet_pton accepts only the canonical dotted quad (no leading zeros, four parts),
+        // which formats back to the same text.
+        guard address.utf8.contains(UInt8(ascii: ":")) else { return address }
         guard var bytes = IPNetwork.address(address) else { return address }
         if bytes.count == 4 { return IPNetwork.format(bytes) ?? address }
         var remaining = ipv6PrefixLength
@@ -136,7 +140,8 @@ public struct TrustedProxies: Sendable {
 
     /// The address a request's rate limits count against.
     public func clientAddress(of request: Request) -> String {
-        clientAddress(
+        guard !networks.isEmpty else { return request.remoteAddress }
+        return clientAddress(
             remoteAddress: request.remoteAddress, forwardedFor: request.headers.values(for: "X-Forwarded-For"))
     }
 

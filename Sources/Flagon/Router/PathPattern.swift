@@ -68,14 +68,18 @@ public struct PathPattern: Sendable, CustomStringConvertible {
     }
 
     /// Matches decoded path segments; on success returns the typed parameters.
-    func match(_ path: [Substring]) -> Parameters? {
+    /// - Parameter percentEncoded: whether any segment holds a `%`; without one, literals
+    ///   compare as they are, with no segment scanned for escapes.
+    func match(_ path: [Substring], percentEncoded: Bool = true) -> Parameters? {
         guard path.count == segments.count else { return nil }
         var parameters = Parameters()
         for (segment, part) in zip(segments, path) {
             switch segment {
             case .literal(let text):
                 // Routing is on the decoded path, as werkzeug's: `/api/hell%6F` is `/api/hello`.
-                guard part == text || (part.utf8.contains(UInt8(ascii: "%")) && QueryString.decode(part) == text)
+                guard
+                    (part.utf8.count == text.utf8.count && part == text)
+                        || (percentEncoded && part.utf8.contains(UInt8(ascii: "%")) && QueryString.decode(part) == text)
                 else { return nil }
             case .parameter(let name, .string):
                 guard !part.isEmpty else { return nil }

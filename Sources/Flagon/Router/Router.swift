@@ -13,23 +13,29 @@ public enum RouteResolution: Sendable {
 /// All routes of an application.
 public struct Router: Sendable {
     public private(set) var routes: [Route] = []
+    /// The number of segments of each route's pattern, by position in ``routes``: a path is
+    /// matched only against the routes of its own length, the others not even retained.
+    private var segmentCounts: [Int] = []
 
     public init() {}
 
     public mutating func add(_ route: Route) {
         routes.append(route)
+        segmentCounts.append(route.pattern.segments.count)
     }
 
     /// Resolves a request. `HEAD` falls back to `GET`; `OPTIONS` is answered automatically.
     public func resolve(method: HTTPMethod, path: String) -> RouteResolution {
         guard let segments = Self.segments(of: path) else { return .notFound }
+        let percentEncoded = path.utf8.contains(UInt8(ascii: "%"))
         // One pass: keep the routes of the most specific matching pattern.
         var best: [Int]?
         var methods: [HTTPMethod] = []
         var hit: (route: Route, parameters: Parameters)?
         var getHit: (route: Route, parameters: Parameters)?
-        for route in routes {
-            guard let parameters = route.pattern.match(segments) else { continue }
+        for index in segmentCounts.indices where segmentCounts[index] == segments.count {
+            let route = routes[index]
+            guard let parameters = route.pattern.match(segments, percentEncoded: percentEncoded) else { continue }
             let rank = route.pattern.rank
             if let current = best {
                 if current.lexicographicallyPrecedes(rank) {
