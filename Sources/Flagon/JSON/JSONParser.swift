@@ -281,9 +281,10 @@ public struct JSONParser {
         guard index < bytes.count else { throw fail("unterminated string") }
         let byte = bytes[index]
         if byte == UInt8(ascii: "\"") {
-            // The common case, a string without escapes, becomes a String in one copy.
-            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            else { throw fail("invalid UTF-8") }
+            // The common case, a string without escapes, becomes a String in one copy. The
+            // generic `String(validating:as:)` would look up type metadata on every call.
+            guard isASCII || isValidUTF8(start, index) else { throw fail("invalid UTF-8") }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             index += 1
             return text
         }
