@@ -112,6 +112,147 @@ struct JSONParserTests {
         #expect(failure(text) != nil)
     }
 
+    // MARK: Bulk string runs
+
+    /// Text long enough to span several eight-byte words, so the byte after it can fall on
+    /// every offset within a word.
+    private static let plain = "abcdefghijklmnopqrstuvwx"
+
+    @Test("an escape, a quote or a control byte ends a run wherever it falls within a word")
+    func runBoundaries() throws {
+        for length in 0...Self.plain.count {
+            let head = String(Self.plain.prefix(length))
+            #expect(try parse("\"\(head)\"") == .string(head))
+            #expect(try parse("\"\(head)\\n\(head)\"") == .string("\(head)\n\(head)"))
+            #expect(try parse("\"\(head)\\\"\"") == .string("\(head)\""))
+            #expect(try parse("[\"\(head)\", \"\(head)é\"]") == [.string(head), .string("\(head)é")])
+            let control = failure("\"\(head)\u{1F}\(Self.plain)\"")
+            #expect(control?.reason == "control character in string")
+            #expect(control?.offset == 1 + length)
+            let afterEscape = failure("\"\\t\(head)\u{0}\(Self.plain)\"")
+            #expect(afterEscape?.reason == "control character in string")
+            #expect(afterEscape?.offset == 3 + length)
+            #expect(failure("\"\(head)")?.reason == "unterminated string")
+            #expect(failure("\"\(head)\\r\(head)")?.offset == 3 + 2 * length)
+        }
+    }
+
+    @Test("bytes at and above 0x80 that look like quotes or backslashes once masked do not end a run")
+    func highBytesInRuns() throws {
+        let text = "\u{A2}\u{700}\u{222}\u{25C}\u{5C22}" + Self.plain
+        #expect(try parse("\"\(text)\"") == .string(text))
+        #expect(try parse("\"\(text)\\/\(text)\"") == .string("\(text)/\(text)"))
+    }
+
+    @Test("invalid UTF-8 inside a run is reported at the quote or backslash that ends the run")
+    func invalidUTF8InRuns() {
+        let plain = Array(Self.plain.utf8)
+        for position in 0..<plain.count {
+            var run = plain
+            run[position] = 0xFF
+            let quoted = failure([0x22] + run + [0x22])
+            #expect(quoted?.reason == "invalid UTF-8")
+            #expect(quoted?.offset == 1 + run.count)
+            // Before an escape the run is checked first, so even a bad escape after it is not what is reported.
+            let escaped = failure([0x22] + run + Array(#"\x"#.utf8))
+            #expect(escaped?.reason == "invalid UTF-8")
+            #expect(escaped?.offset == 1 + run.count)
+            let later = failure(Array(#""\n"#.utf8) + run + [0x22])
+            #expect(later?.reason == "invalid UTF-8")
+            #expect(later?.offset == 3 + run.count)
+        }
+        // A sequence cut by an escape is invalid even though the escape's own bytes are valid.
+        #expect(failure(Array(#""\n"#.utf8) + [0xC3] + Array(#"\u00a9""#.utf8))?.reason == "invalid UTF-8")
+    }
+
+    @Test(
+        "a raw byte sequence is accepted, with or without an escape before it, exactly when Swift accepts it as UTF-8")
+    func utf8MatchesSwift() {
+        var sequences: [[UInt8]] = []
+        for first in 0x80...0xFF {
+            for second in 0...0xFF { sequences.append([UInt8(first), UInt8(second)]) }
+        }
+        let tails: [UInt8] = [0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF]
+        for first in 0xE0...0xFF {
+            for second in tails {
+                for third in tails {
+                    sequences.append([UInt8(first), second, third])
+                    for fourth in tails { sequences.append([UInt8(first), second, third, fourth]) }
+                }
+            }
+        }
+        var mismatches: [[UInt8]] = []
+        for sequence in sequences
+        where sequence.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) == false {
+            let swift = String(validating: sequence, as: UTF8.self)
+            let plain = try? JSONParser.parse([0x22] + sequence + [0x22])
+            let escaped = try? JSONParser.parse(Array(#""\n"#.utf8) + sequence + [0x22])
+            if plain != swift.map(JSONValue.string) || escaped != swift.map({ .string("\n" + $0) }) {
+                mismatches.append(sequence)
+            }
+        }
+        #expect(mismatches.isEmpty)
+    }
+
+    @Test("escaped scalars of every UTF-8 length and surrogate pairs decode between runs")
+    func escapedScalars() throws {
+        let cases: [(String, String)] = [
+            (#"\u007f"#, "\u{7F}"), (#"\u0080"#, "\u{80}"), (#"\u07FF"#, "\u{7FF}"), (#"\u0800"#, "\u{800}"),
+            (#"\ud7ff"#, "\u{D7FF}"), (#"\ue000"#, "\u{E000}"), (#"\uffff"#, "\u{FFFF}"),
+            (#"\ud800\udc00"#, "\u{10000}"), (#"\udbff\udfff"#, "\u{10FFFF}"), (#"\uD83D\uDE00"#, "😀"),
+        ]
+        for (escape, scalar) in cases {
+            #expect(try parse("\"\(escape)\"") == .string(scalar))
+            #expect(
+                try parse("\"é\(Self.plain)\(escape)\(Self.plain)😀\"")
+                    == .string("é\(Self.plain)\(scalar)\(Self.plain)😀"))
+        }
+        #expect(failure(#""abc\ud83d\u12G4""#)?.offset == 14)
+    }
+
+    @Test("strings with escapes do not leak into one another")
+    func escapedStringsStayApart() throws {
+        #expect(
+            try parse(#"["a\nlong string here", "\t", "b\"", "plain"]"#) == [
+                "a\nlong string here", "\t", "b\"", "plain",
+            ])
+    }
+
+    // MARK: Number fast paths
+
+    @Test("integers at and past 19 digits are exact or kept as text")
+    func integerDigitCounts() throws {
+        #expect(try parse("1000000000000000000") == .integer(1_000_000_000_000_000_000))
+        #expect(try parse("-9999999999999999999") == .bigInteger("-9999999999999999999"))
+        #expect(try parse("9999999999999999999") == .bigInteger("9999999999999999999"))
+        #expect(try parse("18446744073709551616") == .bigInteger("18446744073709551616"))
+        #expect(try parse("[0, -0, 7, -7]") == [0, 0, 7, -7])
+    }
+
+    @Test("fractions and exponents read the same as Swift's own conversion, on and off the fast path")
+    func fractionsMatchSwift() throws {
+        var texts = [
+            "0.0", "-0.0", "1e22", "1e23", "-1e-22", "1e-23", "9007199254740992.0", "9007199254740993.0",
+            "9007199254740993e-3", "0.1", "0.2", "0.3", "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308",
+            "123456789012345678e-5", "1234567890123456789.5", "12345678901234567890e-10", "0.000000000000000000001",
+            "1e-400", "3.14159265358979323846264338327950288", "1E+2", "1e0", "-5e-0",
+        ]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let digits = String(seed >> (seed % 40 + 1))
+            let point = Int(seed % UInt64(digits.count))
+            let exponent = Int(seed >> 50 % 60) - 30
+            texts.append("\(digits.prefix(point + 1)).\(digits.dropFirst(point + 1))0e\(exponent)")
+        }
+        for text in texts {
+            let expected = try #require(Double(text))
+            let parsed = try parse(text)
+            #expect(parsed == .number(expected), "\(text)")
+            if case .number(let value) = parsed { #expect(value.sign == expected.sign, "\(text)") }
+        }
+    }
+
     // MARK: Syntax
 
     @Test(

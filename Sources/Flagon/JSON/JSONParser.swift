@@ -22,11 +22,15 @@ public struct JSONParser {
     /// keeping the work and memory one object can cost small and predictable.
     public static let maximumMembers = 10_000
 
-    private let bytes: [UInt8]
+    /// The text being parsed; valid only while a `parse` call runs.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
     /// Keys compared while inserting members, to show that insertion stays linear.
     private var comparisons = 0
+    /// The UTF-8 of a string with escapes as it is decoded, kept across strings so its
+    /// storage is allocated once per document rather than once per string.
+    private var scratch: [UInt8] = []
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         try parseCountingComparisons(bytes).value
@@ -38,16 +42,28 @@ public struct JSONParser {
     ) throws(JSONParseError) -> (
         value: JSONValue, comparisons: Int
     ) {
-        var parser = JSONParser(bytes: bytes)
-        let value = try parser.parseDocument()
-        return (value, parser.comparisons)
+        try bytes.withUnsafeBufferPointer { parse(buffer: $0) }.get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
-        try parse(Array(text.utf8))
+        var text = text
+        return try text.withUTF8 { parse(buffer: $0) }.get().value
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Parses `buffer`, returning the failure as a value so the buffer closures above need not rethrow.
+    private static func parse(
+        buffer: UnsafeBufferPointer<UInt8>
+    ) -> Result<(value: JSONValue, comparisons: Int), JSONParseError> {
+        var parser = JSONParser(bytes: buffer)
+        do {
+            let value = try parser.parseDocument()
+            return .success((value, parser.comparisons))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     private mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw fail("byte order mark not allowed") }
@@ -172,106 +188,252 @@ public struct JSONParser {
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
+        // The digits as one integer while they fit; a longer number takes the slow path.
+        var significand: UInt64 = 0
+        var digits = 0
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
+            digits = 1
             if index < bytes.count, isDigit(bytes[index]) { throw fail("leading zero in number") }
         } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count, isDigit(bytes[index]) {
+                if digits < Self.exactDigits { significand = significand * 10 + UInt64(bytes[index] &- 0x30) }
+                digits += 1
+                index += 1
+            }
         }
         var isInteger = true
+        var exponent = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isInteger = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count, isDigit(bytes[index]) {
+                if digits < Self.exactDigits { significand = significand * 10 + UInt64(bytes[index] &- 0x30) }
+                digits += 1
+                exponent -= 1
+                index += 1
+            }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
+            var exponentNegative = false
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
                 index += 1
             }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            var written = 0
+            while index < bytes.count, isDigit(bytes[index]) {
+                // Saturates far outside the fast path's range, so no digit count can overflow it.
+                written = min(written * 10 + Int(bytes[index] &- 0x30), 100_000)
+                index += 1
+            }
+            exponent += exponentNegative ? -written : written
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger {
-            if let value = Int64(text) { return .integer(value) }
-            return .bigInteger(text)
+            // Past 19 digits no integer without leading zeros fits in 64 bits.
+            if digits <= Self.exactDigits {
+                if !negative, significand <= UInt64(Int64.max) { return .integer(Int64(significand)) }
+                if negative, significand <= UInt64(Int64.max) + 1 {
+                    return .integer(Int64(truncatingIfNeeded: 0 &- significand))
+                }
+            }
+            return .bigInteger(text(from: start))
         }
-        guard let value = Double(text), value.isFinite else { throw fail("number out of range") }
+        // Clinger's fast path: an integer below 2^53 and a power of ten up to 10^22 are both exact
+        // doubles, so one multiplication or division rounds correctly, as strtod would.
+        if digits <= Self.exactDigits, significand <= 1 << 53, exponent >= -22, exponent <= 22 {
+            let magnitude =
+                exponent < 0
+                ? Double(significand) / Self.powersOfTen[-exponent] : Double(significand) * Self.powersOfTen[exponent]
+            return .number(negative ? -magnitude : magnitude)
+        }
+        guard let value = Double(text(from: start)), value.isFinite else { throw fail("number out of range") }
         return .number(value)
+    }
+
+    /// The most decimal digits that always fit in a `UInt64`.
+    private static let exactDigits = 19
+
+    /// The powers of ten a `Double` holds exactly.
+    private static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ]
+
+    /// The text from `start` to the current position, which the caller has checked is ASCII.
+    private func text(from start: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
-        var run = index
-        func flush(_ end: Int, into scalars: inout String.UnicodeScalarView) -> Bool {
-            guard run < end else { return true }
-            guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { return false }
-            scalars.append(contentsOf: text.unicodeScalars)
-            return true
+        let start = index
+        let (stop, isASCII) = scanRun(from: start)
+        index = stop
+        guard index < bytes.count else { throw fail("unterminated string") }
+        let byte = bytes[index]
+        if byte == UInt8(ascii: "\"") {
+            // The common case, a string without escapes, becomes a String in one copy. The
+            // generic `String(validating:as:)` would look up type metadata on every call.
+            guard isASCII || isValidUTF8(start, index) else { throw fail("invalid UTF-8") }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            index += 1
+            return text
         }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                // Without escapes (most strings) the text is the one run, validated as is.
-                if scalars.isEmpty {
-                    guard let text = String(validating: bytes[run..<index], as: UTF8.self) else {
-                        throw fail("invalid UTF-8")
-                    }
-                    index += 1
-                    return text
-                }
-                guard flush(index, into: &scalars) else { throw fail("invalid UTF-8") }
+        if byte < 0x20 { throw fail("control character in string") }
+        return try parseEscapedString(firstRun: start, isASCII: isASCII)
+    }
+
+    /// The rest of a string from its first backslash: runs between escapes are checked and
+    /// gathered in ``scratch`` with the decoded escapes, and the String is made once at the end.
+    private mutating func parseEscapedString(firstRun: Int, isASCII: Bool) throws(JSONParseError) -> String {
+        scratch.removeAll(keepingCapacity: true)
+        var run = firstRun
+        var runIsASCII = isASCII
+        while true {
+            // Here `index` is at a quote or backslash, and `run..<index` holds neither nor a control byte.
+            guard runIsASCII || isValidUTF8(run, index) else { throw fail("invalid UTF-8") }
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+            if bytes[index] == UInt8(ascii: "\"") {
                 index += 1
-                return String(scalars)
-            }
-            if byte < 0x20 { throw fail("control character in string") }
-            if byte == UInt8(ascii: "\\") {
-                guard flush(index, into: &scalars) else { throw fail("invalid UTF-8") }
-                index += 1
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "u"):
-                    let unit = try parseHex4()
-                    if (0xD800..<0xDC00).contains(unit) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                            bytes[index + 1] == UInt8(ascii: "u")
-                        else { throw fail("lone surrogate") }
-                        index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("lone surrogate") }
-                        let value = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
-                        guard let scalar = Unicode.Scalar(value) else { throw fail("invalid escape") }
-                        scalars.append(scalar)
-                    } else {
-                        guard let scalar = Unicode.Scalar(unit) else { throw fail("lone surrogate") }
-                        scalars.append(scalar)
-                    }
-                default: throw fail("invalid escape")
-                }
-                run = index
-                continue
+                return String(decoding: scratch, as: UTF8.self)
             }
             index += 1
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escape)
+            case UInt8(ascii: "b"): scratch.append(0x08)
+            case UInt8(ascii: "f"): scratch.append(0x0C)
+            case UInt8(ascii: "n"): scratch.append(0x0A)
+            case UInt8(ascii: "r"): scratch.append(0x0D)
+            case UInt8(ascii: "t"): scratch.append(0x09)
+            case UInt8(ascii: "u"):
+                let unit = try parseHex4()
+                if (0xD800..<0xDC00).contains(unit) {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw fail("lone surrogate") }
+                    index += 2
+                    let low = try parseHex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("lone surrogate") }
+                    appendUTF8(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                } else {
+                    guard !(0xDC00..<0xE000).contains(unit) else { throw fail("lone surrogate") }
+                    appendUTF8(unit)
+                }
+            default: throw fail("invalid escape")
+            }
+            run = index
+            (index, runIsASCII) = scanRun(from: run)
+            guard index < bytes.count else { throw fail("unterminated string") }
+            if bytes[index] < 0x20 { throw fail("control character in string") }
         }
-        throw fail("unterminated string")
+    }
+
+    /// Where the run of string bytes from `start` ends (at a quote, a backslash, a control
+    /// byte or the end of input) and whether all its bytes are ASCII. Eight bytes are tested
+    /// at a time, as most strings are long runs of plain text.
+    private func scanRun(from start: Int) -> (stop: Int, isASCII: Bool) {
+        var position = start
+        var seen: UInt64 = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while position + 8 <= bytes.count {
+                let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                if Self.endsRun(word) { break }
+                seen |= word
+                position += 8
+            }
+        }
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            seen |= UInt64(byte)
+            position += 1
+        }
+        return (position, seen & 0x8080_8080_8080_8080 == 0)
+    }
+
+    /// Whether any byte of `word` is a quote, a backslash or below 0x20: the classic
+    /// has-zero-byte test (a byte that borrows and had its top bit clear), which never
+    /// reports a word without such a byte.
+    private static func endsRun(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let found =
+            ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+        return found & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// Whether `bytes[start..<end]` is well-formed UTF-8 as Unicode's table 3-7 defines it:
+    /// no overlong forms, no surrogates, nothing past U+10FFFF, no truncated sequence.
+    private func isValidUTF8(_ start: Int, _ end: Int) -> Bool {
+        var position = start
+        while position < end {
+            let lead = bytes[position]
+            if lead < 0x80 {
+                position += 1
+                continue
+            }
+            let length: Int
+            var lowest: UInt8 = 0x80
+            var highest: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0:
+                length = 3
+                lowest = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED:
+                length = 3
+                highest = 0x9F
+            case 0xF0:
+                length = 4
+                lowest = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4:
+                length = 4
+                highest = 0x8F
+            default: return false
+            }
+            guard end - position >= length, bytes[position + 1] >= lowest, bytes[position + 1] <= highest else {
+                return false
+            }
+            for offset in 2..<length where bytes[position + offset] & 0xC0 != 0x80 { return false }
+            position += length
+        }
+        return true
+    }
+
+    /// Appends the UTF-8 of a scalar value from an escape, which the caller has checked is not a surrogate.
+    private mutating func appendUTF8(_ value: UInt32) {
+        switch value {
+        case ..<0x80:
+            scratch.append(UInt8(value))
+        case ..<0x800:
+            scratch.append(UInt8(0xC0 | value >> 6))
+            scratch.append(UInt8(0x80 | value & 0x3F))
+        case ..<0x1_0000:
+            scratch.append(UInt8(0xE0 | value >> 12))
+            scratch.append(UInt8(0x80 | value >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | value & 0x3F))
+        default:
+            scratch.append(UInt8(0xF0 | value >> 18))
+            scratch.append(UInt8(0x80 | value >> 12 & 0x3F))
+            scratch.append(UInt8(0x80 | value >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | value & 0x3F))
+        }
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
