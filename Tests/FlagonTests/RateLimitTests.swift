@@ -295,6 +295,51 @@ struct RateLimitTests {
                 == key)
     }
 
+    @Test("the store is handed each limit's counter key as bytes, the same text counterKey spells")
+    func storeGetsKeyBytes() async throws {
+        let store = RecordingRateLimitStore()
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/two", name: "two", limit: [RateLimit(3, per: .minute), RateLimit(9, per: 2, .hour)]) { _ in
+            .json(["ok": true])
+        }
+        var app = makeApp(api)
+        app.use(RateLimitMiddleware(defaultLimits: [], store: store, now: { 1_700_000_050 }))
+        #expect(await TestClient(app: app).request(.get, "/api/two", remoteAddress: "192.0.2.9").status == 200)
+        #expect(
+            store.keys == [
+                "api.two/3/1/minute/192.0.2.9/1700000040", "api.two/9/2/hour/192.0.2.9/1699999200",
+            ])
+    }
+
+    @Test("exempt paths are recognised by their whole text, whatever their length")
+    func exemptPathsByText() {
+        let long = "/" + String(repeating: "x", count: 80)
+        let middleware = RateLimitMiddleware(
+            defaultLimits: [], store: MemoryRateLimitStore(), exemptPaths: ["/healthz", "/docs", long])
+        #expect(middleware.isExempt("/healthz"))
+        #expect(middleware.isExempt("/docs"))
+        #expect(middleware.isExempt(long))
+        #expect(!middleware.isExempt("/healthy"))
+        #expect(!middleware.isExempt("/doc"))
+        #expect(!middleware.isExempt(long + "x"))
+        #expect(!middleware.isExempt("/" + String(repeating: "y", count: 80)))
+    }
+
+    @Test("rate-limit headers a handler set are replaced, not repeated")
+    func headersReplaced() async throws {
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/sets", name: "sets", limit: [RateLimit(3, per: .minute)]) { _ in
+            .json(["ok": true], headers: ["x-ratelimit-limit": "99", "X-RATELIMIT-RESET": "1", "X-Other": "kept"])
+        }
+        var app = makeApp(api)
+        app.use(RateLimitMiddleware(defaultLimits: [], store: MemoryRateLimitStore(), now: { 1_700_000_050 }))
+        let response = await TestClient(app: app).get("/api/sets")
+        #expect(response.headers.values(for: "X-RateLimit-Limit") == ["3"])
+        #expect(response.headers.values(for: "X-RateLimit-Remaining") == ["2"])
+        #expect(response.headers.values(for: "X-RateLimit-Reset") == ["1700000100"])
+        #expect(response.headers["X-Other"] == "kept")
+    }
+
     @Test("IPv6 clients of one /64 share a counter, directly and through X-Forwarded-For")
     func ipv6ClientsShareTheirPrefix() async throws {
         let client = Self.makeLimitedApp()
@@ -349,5 +394,19 @@ struct RateLimitTests {
         #expect(try store.hit(key: "b", window: 60, now: 119) == RateLimitHit(count: 1, windowEnd: 120))
         #expect(try store.hit(key: "a", window: 60, now: 120) == RateLimitHit(count: 1, windowEnd: 180))
         #expect(store.count == 1)
+    }
+}
+
+/// A store that counts like the memory store and keeps every key it was given, in order;
+/// it implements only the `String` entry point, so bytes reach it through the default.
+final class RecordingRateLimitStore: RateLimitStore {
+    private let recorded = Mutex<[String]>([])
+    private let counts = MemoryRateLimitStore()
+
+    var keys: [String] { recorded.withLock { $0 } }
+
+    func hit(key: String, window: Int64, now: Int64) throws -> RateLimitHit {
+        recorded.withLock { $0.append(key) }
+        return try counts.hit(key: key, window: window, now: now)
     }
 }

@@ -27,6 +27,8 @@ public struct RateLimitMiddleware: Middleware {
     let exemptPaths: Set<String>
     let isEnabled: Bool
     let now: @Sendable () -> Int64
+    /// Bit n set when an exempt path is n bytes long.
+    let exemptLengths: UInt64
 
     /// - Parameters:
     ///   - defaultLimits: `RATELIMIT_DEFAULT`, for routes that declare none.
@@ -46,76 +48,154 @@ public struct RateLimitMiddleware: Middleware {
         self.exemptPaths = exemptPaths
         self.isEnabled = isEnabled
         self.now = now
+        exemptLengths = exemptPaths.reduce(0) { $0 | Self.lengthBit($1) }
     }
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
         guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
-            !exemptPaths.contains(request.path)
+            !isExempt(request.path)
         else { return try await next(request) }
         let limits = route.metadata.rateLimit ?? defaultLimits
         guard !limits.isEmpty else { return try await next(request) }
 
-        let client = trustedProxies.clientKey(of: request)
+        let shown = try count(
+            endpoint: route.metadata.name, limits: limits, client: trustedProxies.clientKey(of: request))
+        var response = try await responseIncludingErrors(of: next, for: request)
+        Self.setHeaders(of: shown, on: &response.headers)
+        return response
+    }
+
+    /// Whether `path` is one of ``exemptPaths``, looked up only when its length is one of
+    /// theirs: hashing every counted request's path costs more than the rest of the check.
+    func isExempt(_ path: String) -> Bool {
+        exemptLengths & Self.lengthBit(path) != 0 && exemptPaths.contains(path)
+    }
+
+    /// The bit of a path's length in ``exemptLengths``; the last bit stands for 63 bytes and more.
+    static func lengthBit(_ path: String) -> UInt64 { 1 << UInt64(min(path.utf8.count, 63)) }
+
+    /// Hits every limit; the most restrictive state, or the `429` of the first exceeded.
+    func count(endpoint: String, limits: [RateLimit], client: String) throws -> RateLimitState {
         let now = now()
         var shown: RateLimitState?
+        // The key is written on the stack and handed to the store as bytes.
+        let capacity = endpoint.utf8.count + client.utf8.count + Self.keyNumbersCapacity
         for limit in limits {
-            let key = Self.counterKey(
-                endpoint: route.metadata.name, limit: limit, client: client, windowStart: limit.windowStart(at: now))
-            let hit = try store.hit(key: key, window: limit.window, now: now)
+            let hit = try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 1) { buffer in
+                let length = Self.writeCounterKey(
+                    endpoint: endpoint, limit: limit, client: client, windowStart: limit.windowStart(at: now),
+                    into: buffer)
+                return try store.hit(
+                    keyBytes: UnsafeRawBufferPointer(rebasing: buffer[..<length]), window: limit.window, now: now)
+            }
             let state = RateLimitState(limit: limit, hit: hit)
             if hit.count > limit.amount {
-                var headers = state.headers
+                var headers = HTTPHeaders()
+                Self.setHeaders(of: state, on: &headers)
                 headers.add(name: "Retry-After", value: String(max(1, hit.windowEnd - now)))
                 throw HTTPError(.tooManyRequests, message: limit.description, headers: headers)
             }
             if shown.map({ state.isMoreRestrictive(than: $0) }) ?? true { shown = state }
         }
-
-        var response = try await responseIncludingErrors(of: next, for: request)
-        if let shown {
-            response.headers.reserveCapacity(response.headers.count + 5)
-            response.headers.replaceOrAdd(name: "X-RateLimit-Limit", value: String(shown.limit.amount))
-            response.headers.replaceOrAdd(name: "X-RateLimit-Remaining", value: String(shown.remaining))
-            response.headers.replaceOrAdd(name: "X-RateLimit-Reset", value: String(shown.hit.windowEnd))
-        }
-        return response
+        // `limits` is not empty, so a state was kept.
+        return shown!
     }
 
-    /// `endpoint/amount/multiple/unit/client/windowStart`, flask-limiter's key, written as
-    /// bytes into one buffer: it is built for every limit of every counted request.
+    static let limitHeader = "X-RateLimit-Limit"
+    static let remainingHeader = "X-RateLimit-Remaining"
+    static let resetHeader = "X-RateLimit-Reset"
+
+    /// Sets the three headers, replacing any a stage inside set; the common case, none, is
+    /// found in one pass over the names' lengths.
+    static func setHeaders(of state: RateLimitState, on headers: inout HTTPHeaders) {
+        let present = headers.contains { field in
+            let length = field.name.utf8.count
+            return (length == 17 || length == 21)
+                && (HTTPHeaders.namesMatch(field.name, limitHeader) || HTTPHeaders.namesMatch(field.name, resetHeader)
+                    || HTTPHeaders.namesMatch(field.name, remainingHeader))
+        }
+        let limit = String(state.limit.amount)
+        let remaining = String(state.remaining)
+        let reset = String(state.hit.windowEnd)
+        if present {
+            headers.replaceOrAdd(name: limitHeader, value: limit)
+            headers.replaceOrAdd(name: remainingHeader, value: remaining)
+            headers.replaceOrAdd(name: resetHeader, value: reset)
+        } else {
+            headers.reserveCapacity(headers.count + 5)
+            headers.add(name: limitHeader, value: limit)
+            headers.add(name: remainingHeader, value: remaining)
+            headers.add(name: resetHeader, value: reset)
+        }
+    }
+
+    /// Room for the key's numbers, unit and separators: three 20-digit integers (a sign
+    /// included), the longest unit and five slashes.
+    static let keyNumbersCapacity = 3 * 20 + 6 + 5
+
+    /// `endpoint/amount/multiple/unit/client/windowStart`, flask-limiter's key.
     static func counterKey(endpoint: String, limit: RateLimit, client: String, windowStart: Int64) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(endpoint.utf8.count + client.utf8.count + 48)
-        bytes.append(contentsOf: endpoint.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(Int64(limit.amount), to: &bytes)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(Int64(limit.multiple), to: &bytes)
-        bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: limit.unit.rawValue.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: client.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(windowStart, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let capacity = endpoint.utf8.count + client.utf8.count + keyNumbersCapacity
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            writeCounterKey(
+                endpoint: endpoint, limit: limit, client: client, windowStart: windowStart,
+                into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 
-    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        guard value >= 0 else {
-            bytes.append(contentsOf: String(value).utf8)
-            return
+    /// Writes ``counterKey(endpoint:limit:client:windowStart:)`` into `buffer`, which has room
+    /// for it (``keyNumbersCapacity`` beyond the two strings); returns its length.
+    static func writeCounterKey(
+        endpoint: String, limit: RateLimit, client: String, windowStart: Int64,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var length = 0
+        func append(_ text: String) {
+            var text = text
+            text.withUTF8 { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[length...]).copyMemory(
+                    from: UnsafeRawBufferPointer(bytes))
+                length += bytes.count
+            }
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            bytes.append(contentsOf: buffer[(24 - count)...])
+        func slash() {
+            buffer[length] = UInt8(ascii: "/")
+            length += 1
         }
+        append(endpoint)
+        slash()
+        length += writeDecimal(Int64(limit.amount), into: buffer, at: length)
+        slash()
+        length += writeDecimal(Int64(limit.multiple), into: buffer, at: length)
+        slash()
+        append(limit.unit.rawValue)
+        slash()
+        append(client)
+        slash()
+        length += writeDecimal(windowStart, into: buffer, at: length)
+        return length
+    }
+
+    /// Writes the decimal digits of `value` (with a `-` if negative) at `offset`; returns how
+    /// many bytes it wrote (at most 20).
+    private static func writeDecimal(_ value: Int64, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int
+    {
+        var magnitude = value.magnitude
+        var digits = 0
+        repeat {
+            digits += 1
+            magnitude /= 10
+        } while magnitude > 0
+        let sign = value < 0 ? 1 : 0
+        if value < 0 { buffer[offset] = UInt8(ascii: "-") }
+        magnitude = value.magnitude
+        var index = offset + sign + digits
+        repeat {
+            index -= 1
+            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        return sign + digits
     }
 }
 
@@ -128,12 +208,5 @@ struct RateLimitState {
 
     func isMoreRestrictive(than other: RateLimitState) -> Bool {
         remaining != other.remaining ? remaining < other.remaining : hit.windowEnd > other.hit.windowEnd
-    }
-
-    var headers: HTTPHeaders {
-        [
-            "X-RateLimit-Limit": String(limit.amount), "X-RateLimit-Remaining": String(remaining),
-            "X-RateLimit-Reset": String(hit.windowEnd),
-        ]
     }
 }
