@@ -311,6 +311,27 @@ struct RateLimitTests {
             ])
     }
 
+    @Test("respond(to:next:) called directly counts and sets the headers as the chain does")
+    func respondDirectly() async throws {
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/one", name: "one", limit: [RateLimit(1, per: .minute)]) { _ in .json(["ok": true]) }
+        let router = makeApp(api).router
+        guard case .matched(let route, _) = router.resolve(method: .get, path: "/api/one") else {
+            Issue.record("no route")
+            return
+        }
+        var request = Request(method: .get, target: "/api/one")
+        request.route = route
+        let middleware = RateLimitMiddleware(defaultLimits: [], store: MemoryRateLimitStore(), now: { 1_700_000_050 })
+        let first = try await middleware.respond(to: request) { _ in .json(["ok": true]) }
+        #expect(first.headers["X-RateLimit-Remaining"] == "0")
+        #expect(first.headers["X-RateLimit-Reset"] == "1700000100")
+        let error = await #expect(throws: HTTPError.self) {
+            try await middleware.respond(to: request) { _ in .json(["ok": true]) }
+        }
+        #expect(error?.status == .tooManyRequests)
+    }
+
     @Test("exempt paths are recognised by their whole text, whatever their length")
     func exemptPathsByText() {
         let long = "/" + String(repeating: "x", count: 80)

@@ -18,7 +18,7 @@
 /// ```swift
 /// app.use(RateLimitMiddleware(defaultLimits: [RateLimit(50, per: .hour)], store: MemoryRateLimitStore()))
 /// ```
-public struct RateLimitMiddleware: Middleware {
+public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
     public static let defaultExemptPaths: Set<String> = ["/healthz", "/openapi.json", "/docs"]
 
     let defaultLimits: [RateLimit]
@@ -52,17 +52,37 @@ public struct RateLimitMiddleware: Middleware {
     }
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
-        guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
-            !isExempt(request.path)
-        else { return try await next(request) }
-        let limits = route.metadata.rateLimit ?? defaultLimits
-        guard !limits.isEmpty else { return try await next(request) }
-
-        let shown = try count(
-            endpoint: route.metadata.name, limits: limits, client: trustedProxies.clientKey(of: request))
+        guard let shown = try count(request) else { return try await next(request) }
         var response = try await responseIncludingErrors(of: next, for: request)
         Self.setHeaders(of: shown, on: &response.headers)
         return response
+    }
+
+    /// What ``respond(to:next:)`` does, in one closure: no async frame but the inner stages'.
+    func responder(around next: @escaping Responder) -> Responder {
+        guard isEnabled else { return next }
+        return { request in
+            guard let shown = try self.count(request) else { return try await next(request) }
+            var response: Response
+            do {
+                response = try await next(request)
+            } catch let error as HTTPError {
+                response = error.response
+            }
+            Self.setHeaders(of: shown, on: &response.headers)
+            return response
+        }
+    }
+
+    /// Counts a request against its route's limits: the state its headers show, nil if it is
+    /// not counted, or the `429` of the first limit exceeded.
+    func count(_ request: Request) throws -> RateLimitState? {
+        guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
+            !isExempt(request.path)
+        else { return nil }
+        let limits = route.metadata.rateLimit ?? defaultLimits
+        guard !limits.isEmpty else { return nil }
+        return try count(endpoint: route.metadata.name, limits: limits, client: trustedProxies.clientKey(of: request))
     }
 
     /// Whether `path` is one of ``exemptPaths``, looked up only when its length is one of
