@@ -134,9 +134,9 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
                 && (HTTPHeaders.namesMatch(field.name, limitHeader) || HTTPHeaders.namesMatch(field.name, resetHeader)
                     || HTTPHeaders.namesMatch(field.name, remainingHeader))
         }
-        let limit = String(state.limit.amount)
-        let remaining = String(state.remaining)
-        let reset = String(state.hit.windowEnd)
+        let limit = decimalString(Int64(state.limit.amount))
+        let remaining = decimalString(Int64(state.remaining))
+        let reset = decimalString(state.hit.windowEnd)
         if present {
             headers.replaceOrAdd(name: limitHeader, value: limit)
             headers.replaceOrAdd(name: remainingHeader, value: remaining)
@@ -200,22 +200,36 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
     /// many bytes it wrote (at most 20).
     private static func writeDecimal(_ value: Int64, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int
     {
-        var magnitude = value.magnitude
-        var digits = 0
-        repeat {
-            digits += 1
-            magnitude /= 10
-        } while magnitude > 0
-        let sign = value < 0 ? 1 : 0
-        if value < 0 { buffer[offset] = UInt8(ascii: "-") }
-        magnitude = value.magnitude
-        var index = offset + sign + digits
-        repeat {
-            index -= 1
-            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
-        return sign + digits
+        withDecimalDigits(value) { digits in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]).copyMemory(from: digits)
+            return digits.count
+        }
+    }
+
+    /// A header value of the decimal digits of `value`: a small string made without
+    /// `String(Int)`'s generic formatting, three times per counted request.
+    static func decimalString(_ value: Int64) -> String {
+        withDecimalDigits(value) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the decimal digits of `value` (a `-` first if negative), written
+    /// backwards in one pass into a buffer on the stack.
+    private static func withDecimalDigits<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { buffer in
+            var index = buffer.count
+            var rest = value.magnitude
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if value < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            return body(UnsafeRawBufferPointer(rebasing: buffer[index...]))
+        }
     }
 }
 
