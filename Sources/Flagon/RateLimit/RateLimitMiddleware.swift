@@ -169,40 +169,48 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
         endpoint: String, limit: RateLimit, client: String, windowStart: Int64,
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int {
-        var length = 0
-        func append(_ text: String) {
-            var text = text
-            text.withUTF8 { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[length...]).copyMemory(
-                    from: UnsafeRawBufferPointer(bytes))
-                length += bytes.count
-            }
-        }
-        func slash() {
-            buffer[length] = UInt8(ascii: "/")
-            length += 1
-        }
-        append(endpoint)
-        slash()
-        length += writeDecimal(Int64(limit.amount), into: buffer, at: length)
-        slash()
-        length += writeDecimal(Int64(limit.multiple), into: buffer, at: length)
-        slash()
-        append(limit.unit.rawValue)
-        slash()
-        append(client)
-        slash()
-        length += writeDecimal(windowStart, into: buffer, at: length)
-        return length
+        // A cursor of its own rather than nested functions: those would capture the length
+        // in a box, checked for exclusive access on every write.
+        var writer = KeyWriter(base: buffer.baseAddress!)
+        writer.append(endpoint)
+        writer.slash()
+        writer.appendDecimal(Int64(limit.amount))
+        writer.slash()
+        writer.appendDecimal(Int64(limit.multiple))
+        writer.slash()
+        writer.append(limit.unit.rawValue)
+        writer.slash()
+        writer.append(client)
+        writer.slash()
+        writer.appendDecimal(windowStart)
+        return writer.length
     }
 
-    /// Writes the decimal digits of `value` (with a `-` if negative) at `offset`; returns how
-    /// many bytes it wrote (at most 20).
-    private static func writeDecimal(_ value: Int64, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int
-    {
-        withDecimalDigits(value) { digits in
-            UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]).copyMemory(from: digits)
-            return digits.count
+    /// Writes a counter key into memory known to be large enough.
+    struct KeyWriter {
+        let base: UnsafeMutableRawPointer
+        var length = 0
+
+        mutating func append(_ text: String) {
+            var text = text
+            let count = text.withUTF8 { bytes in
+                if let start = bytes.baseAddress { (base + length).copyMemory(from: start, byteCount: bytes.count) }
+                return bytes.count
+            }
+            length += count
+        }
+
+        mutating func slash() {
+            base.storeBytes(of: UInt8(ascii: "/"), toByteOffset: length, as: UInt8.self)
+            length += 1
+        }
+
+        mutating func appendDecimal(_ value: Int64) {
+            let destination = base + length
+            length += withDecimalDigits(value) { digits in
+                destination.copyMemory(from: digits.baseAddress!, byteCount: digits.count)
+                return digits.count
+            }
         }
     }
 
@@ -214,7 +222,7 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
 
     /// Calls `body` with the decimal digits of `value` (a `-` first if negative), written
     /// backwards in one pass into a buffer on the stack.
-    private static func withDecimalDigits<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    fileprivate static func withDecimalDigits<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return withUnsafeMutableBytes(of: &scratch) { buffer in
             var index = buffer.count
