@@ -264,9 +264,12 @@ public final class HostRegion: @unchecked Sendable {
     /// region, so clients cannot choose keys that collide.
     public func hash(_ key: String) -> UInt64 {
         var key = key
-        let value = key.withUTF8 { bytes in
-            chr_siphash(bytes.baseAddress, UInt64(bytes.count), hashKey.0, hashKey.1)
-        }
+        return key.withUTF8 { hash(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``hash(_:)`` of a key's UTF-8 bytes: the same value as for the `String` they spell.
+    public func hash(bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let value = chr_siphash(bytes.baseAddress, UInt64(bytes.count), hashKey.0, hashKey.1)
         return value == 0 ? 1 : value
     }
 

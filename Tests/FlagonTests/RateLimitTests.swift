@@ -295,6 +295,83 @@ struct RateLimitTests {
                 == key)
     }
 
+    @Test("the store is handed each limit's counter key as bytes, the same text counterKey spells")
+    func storeGetsKeyBytes() async throws {
+        let store = RecordingRateLimitStore()
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/two", name: "two", limit: [RateLimit(3, per: .minute), RateLimit(9, per: 2, .hour)]) { _ in
+            .json(["ok": true])
+        }
+        var app = makeApp(api)
+        app.use(RateLimitMiddleware(defaultLimits: [], store: store, now: { 1_700_000_050 }))
+        #expect(await TestClient(app: app).request(.get, "/api/two", remoteAddress: "192.0.2.9").status == 200)
+        #expect(
+            store.keys == [
+                "api.two/3/1/minute/192.0.2.9/1700000040", "api.two/9/2/hour/192.0.2.9/1699999200",
+            ])
+    }
+
+    @Test("respond(to:next:) called directly counts and sets the headers as the chain does")
+    func respondDirectly() async throws {
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/one", name: "one", limit: [RateLimit(1, per: .minute)]) { _ in .json(["ok": true]) }
+        let router = makeApp(api).router
+        guard case .matched(let route, _) = router.resolve(method: .get, path: "/api/one") else {
+            Issue.record("no route")
+            return
+        }
+        var request = Request(method: .get, target: "/api/one")
+        request.route = route
+        let middleware = RateLimitMiddleware(defaultLimits: [], store: MemoryRateLimitStore(), now: { 1_700_000_050 })
+        let first = try await middleware.respond(to: request) { _ in .json(["ok": true]) }
+        #expect(first.headers["X-RateLimit-Remaining"] == "0")
+        #expect(first.headers["X-RateLimit-Reset"] == "1700000100")
+        let error = await #expect(throws: HTTPError.self) {
+            try await middleware.respond(to: request) { _ in .json(["ok": true]) }
+        }
+        #expect(error?.status == .tooManyRequests)
+    }
+
+    @Test(
+        "header values are the integers' decimal text",
+        arguments: [0, 7, 10, 99, 100_000_000, 1_700_000_100, -60, Int64.max, Int64.min])
+    func decimalText(value: Int64) {
+        #expect(RateLimitMiddleware.decimalString(value) == String(value))
+        #expect(
+            RateLimitMiddleware.counterKey(
+                endpoint: "e", limit: RateLimit(1, per: .second), client: "c", windowStart: value)
+                == "e/1/1/second/c/\(value)")
+    }
+
+    @Test("exempt paths are recognised by their whole text, whatever their length")
+    func exemptPathsByText() {
+        let long = "/" + String(repeating: "x", count: 80)
+        let middleware = RateLimitMiddleware(
+            defaultLimits: [], store: MemoryRateLimitStore(), exemptPaths: ["/healthz", "/docs", long])
+        #expect(middleware.isExempt("/healthz"))
+        #expect(middleware.isExempt("/docs"))
+        #expect(middleware.isExempt(long))
+        #expect(!middleware.isExempt("/healthy"))
+        #expect(!middleware.isExempt("/doc"))
+        #expect(!middleware.isExempt(long + "x"))
+        #expect(!middleware.isExempt("/" + String(repeating: "y", count: 80)))
+    }
+
+    @Test("rate-limit headers a handler set are replaced, not repeated")
+    func headersReplaced() async throws {
+        let api = Blueprint("api", prefix: "/api")
+        api.get("/sets", name: "sets", limit: [RateLimit(3, per: .minute)]) { _ in
+            .json(["ok": true], headers: ["x-ratelimit-limit": "99", "X-RATELIMIT-RESET": "1", "X-Other": "kept"])
+        }
+        var app = makeApp(api)
+        app.use(RateLimitMiddleware(defaultLimits: [], store: MemoryRateLimitStore(), now: { 1_700_000_050 }))
+        let response = await TestClient(app: app).get("/api/sets")
+        #expect(response.headers.values(for: "X-RateLimit-Limit") == ["3"])
+        #expect(response.headers.values(for: "X-RateLimit-Remaining") == ["2"])
+        #expect(response.headers.values(for: "X-RateLimit-Reset") == ["1700000100"])
+        #expect(response.headers["X-Other"] == "kept")
+    }
+
     @Test("IPv6 clients of one /64 share a counter, directly and through X-Forwarded-For")
     func ipv6ClientsShareTheirPrefix() async throws {
         let client = Self.makeLimitedApp()
@@ -349,5 +426,19 @@ struct RateLimitTests {
         #expect(try store.hit(key: "b", window: 60, now: 119) == RateLimitHit(count: 1, windowEnd: 120))
         #expect(try store.hit(key: "a", window: 60, now: 120) == RateLimitHit(count: 1, windowEnd: 180))
         #expect(store.count == 1)
+    }
+}
+
+/// A store that counts like the memory store and keeps every key it was given, in order;
+/// it implements only the `String` entry point, so bytes reach it through the default.
+final class RecordingRateLimitStore: RateLimitStore {
+    private let recorded = Mutex<[String]>([])
+    private let counts = MemoryRateLimitStore()
+
+    var keys: [String] { recorded.withLock { $0 } }
+
+    func hit(key: String, window: Int64, now: Int64) throws -> RateLimitHit {
+        recorded.withLock { $0.append(key) }
+        return try counts.hit(key: key, window: window, now: now)
     }
 }

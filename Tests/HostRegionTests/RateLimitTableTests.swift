@@ -58,6 +58,19 @@ func withRegionFile<T>(slots: Int = 1024, _ body: (String, HostRegion) throws ->
 
 @Suite("Host region rate-limit table")
 struct RateLimitTableTests {
+    @Test("a key hashes the same from its bytes as from its text, never to 0")
+    func hashOfBytes() throws {
+        let region = try HostRegion.createShared(rateLimitSlots: 4)
+        for key in ["", "route/5/1/minute/127.0.0.1/60", "caf\u{E9}/-60", String(repeating: "k", count: 300)] {
+            let fromBytes = Array(key.utf8).withUnsafeBytes { region.hash(bytes: $0) }
+            #expect(fromBytes == region.hash(key))
+            #expect(fromBytes != 0)
+        }
+        let a = Array("a/60".utf8).withUnsafeBytes { region.hash(bytes: $0) }
+        let b = Array("b/60".utf8).withUnsafeBytes { region.hash(bytes: $0) }
+        #expect(a != b)
+    }
+
     @Test("processes hitting one key concurrently each get a distinct count, and the total is exact")
     func exactAcrossProcesses() throws {
         let region = try HostRegion.createShared(rateLimitSlots: 256)

@@ -37,6 +37,24 @@ struct SharedMemoryRateLimitStoreTests {
         }
     }
 
+    @Test("a key given as bytes counts the same counter as its text, in the table and in the database")
+    func bytesAndTextShareCounters() async throws {
+        try await withTemporaryDirectory { folder in
+            let (store, fallback) = try makeStore(folder, slots: 1)
+            func hitBytes(_ key: String, now: Int64) throws -> RateLimitHit {
+                try Array(key.utf8).withUnsafeBytes { try store.hit(keyBytes: $0, window: 60, now: now) }
+            }
+            #expect(try hitBytes("t\u{E9}/60", now: 61).count == 1)
+            #expect(try store.hit(key: "t\u{E9}/60", window: 60, now: 62).count == 2)
+            #expect(try hitBytes("t\u{E9}/60", now: 63) == RateLimitHit(count: 3, windowEnd: 120))
+            // The one slot is taken: the next key is counted in the database, under its text.
+            #expect(try hitBytes("over/60", now: 64).count == 1)
+            #expect(try store.hit(key: "over/60", window: 60, now: 65).count == 2)
+            #expect(try hitBytes("over/60", now: 66).count == 3)
+            #expect(try fallback.count(key: "over/60", now: 66) == 3)
+        }
+    }
+
     @Test("a table full of live windows counts new keys in the database, warns once, and keeps them there")
     func fullTableFallsBack() async throws {
         try await withTemporaryDirectory { folder in

@@ -18,8 +18,20 @@ public protocol Middleware: Sendable {
 /// Wraps `responder` so that `middleware[0]` runs first (outermost).
 func chain(_ middleware: [any Middleware], around responder: @escaping Responder) -> Responder {
     middleware.reversed().reduce(responder) { next, stage in
-        { request in try await stage.respond(to: request, next: next) }
+        if let wrapping = stage as? any WrappingMiddleware { return wrapping.responder(around: next) }
+        return { request in try await stage.respond(to: request, next: next) }
     }
+}
+
+/// A stage that builds its own responder around the inner one when the chain is built.
+///
+/// A stage whose own work is synchronous runs it in that one closure: called per request
+/// through ``Middleware/respond(to:next:)`` it would cost an async frame for the existential
+/// call, one for `respond` and one for every async helper it calls.
+protocol WrappingMiddleware: Middleware {
+    /// The responder doing this stage's work around `next`; what ``Middleware/respond(to:next:)``
+    /// would do.
+    func responder(around next: @escaping Responder) -> Responder
 }
 
 /// The response of the stages inside, an ``HTTPError`` thrown there included as its error

@@ -18,7 +18,7 @@
 /// ```swift
 /// app.use(RateLimitMiddleware(defaultLimits: [RateLimit(50, per: .hour)], store: MemoryRateLimitStore()))
 /// ```
-public struct RateLimitMiddleware: Middleware {
+public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
     public static let defaultExemptPaths: Set<String> = ["/healthz", "/openapi.json", "/docs"]
 
     let defaultLimits: [RateLimit]
@@ -27,6 +27,8 @@ public struct RateLimitMiddleware: Middleware {
     let exemptPaths: Set<String>
     let isEnabled: Bool
     let now: @Sendable () -> Int64
+    /// Bit n set when an exempt path is n bytes long.
+    let exemptLengths: UInt64
 
     /// - Parameters:
     ///   - defaultLimits: `RATELIMIT_DEFAULT`, for routes that declare none.
@@ -46,75 +48,195 @@ public struct RateLimitMiddleware: Middleware {
         self.exemptPaths = exemptPaths
         self.isEnabled = isEnabled
         self.now = now
+        exemptLengths = exemptPaths.reduce(0) { $0 | Self.lengthBit($1) }
     }
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
-        guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
-            !exemptPaths.contains(request.path)
-        else { return try await next(request) }
-        let limits = route.metadata.rateLimit ?? defaultLimits
-        guard !limits.isEmpty else { return try await next(request) }
+        guard let shown = try count(request) else { return try await next(request) }
+        var response = try await responseIncludingErrors(of: next, for: request)
+        Self.setHeaders(of: shown, on: &response.headers)
+        return response
+    }
 
-        let client = trustedProxies.clientKey(of: request)
+    /// What ``respond(to:next:)`` does, in one closure: no async frame but the inner stages'.
+    func responder(around next: @escaping Responder) -> Responder {
+        guard isEnabled else { return next }
+        return { request in
+            guard let shown = try self.count(request) else { return try await next(request) }
+            var response: Response
+            do {
+                response = try await next(request)
+            } catch let error as HTTPError {
+                response = error.response
+            }
+            Self.setHeaders(of: shown, on: &response.headers)
+            return response
+        }
+    }
+
+    /// Counts a request against its route's limits: the state its headers show, nil if it is
+    /// not counted, or the `429` of the first limit exceeded.
+    func count(_ request: Request) throws -> RateLimitState? {
+        guard isEnabled, let route = request.route, request.storage[RoutingErrorKey.self] == nil,
+            !isExempt(request.path)
+        else { return nil }
+        let limits = route.metadata.rateLimit ?? defaultLimits
+        guard !limits.isEmpty else { return nil }
+        return try count(endpoint: route.metadata.name, limits: limits, client: trustedProxies.clientKey(of: request))
+    }
+
+    /// Whether `path` is one of ``exemptPaths``, looked up only when its length is one of
+    /// theirs: hashing every counted request's path costs more than the rest of the check.
+    func isExempt(_ path: String) -> Bool {
+        exemptLengths & Self.lengthBit(path) != 0 && exemptPaths.contains(path)
+    }
+
+    /// The bit of a path's length in ``exemptLengths``; the last bit stands for 63 bytes and more.
+    static func lengthBit(_ path: String) -> UInt64 { 1 << UInt64(min(path.utf8.count, 63)) }
+
+    /// Hits every limit; the most restrictive state, or the `429` of the first exceeded.
+    func count(endpoint: String, limits: [RateLimit], client: String) throws -> RateLimitState {
         let now = now()
         var shown: RateLimitState?
+        // The key is written on the stack and handed to the store as bytes.
+        let capacity = endpoint.utf8.count + client.utf8.count + Self.keyNumbersCapacity
         for limit in limits {
-            let key = Self.counterKey(
-                endpoint: route.metadata.name, limit: limit, client: client, windowStart: limit.windowStart(at: now))
-            let hit = try store.hit(key: key, window: limit.window, now: now)
+            let hit = try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 1) { buffer in
+                let length = Self.writeCounterKey(
+                    endpoint: endpoint, limit: limit, client: client, windowStart: limit.windowStart(at: now),
+                    into: buffer)
+                return try store.hit(
+                    keyBytes: UnsafeRawBufferPointer(rebasing: buffer[..<length]), window: limit.window, now: now)
+            }
             let state = RateLimitState(limit: limit, hit: hit)
             if hit.count > limit.amount {
-                var headers = state.headers
+                var headers = HTTPHeaders()
+                Self.setHeaders(of: state, on: &headers)
                 headers.add(name: "Retry-After", value: String(max(1, hit.windowEnd - now)))
                 throw HTTPError(.tooManyRequests, message: limit.description, headers: headers)
             }
             if shown.map({ state.isMoreRestrictive(than: $0) }) ?? true { shown = state }
         }
-
-        var response = try await responseIncludingErrors(of: next, for: request)
-        if let shown {
-            response.headers.reserveCapacity(response.headers.count + 5)
-            response.headers.replaceOrAdd(name: "X-RateLimit-Limit", value: String(shown.limit.amount))
-            response.headers.replaceOrAdd(name: "X-RateLimit-Remaining", value: String(shown.remaining))
-            response.headers.replaceOrAdd(name: "X-RateLimit-Reset", value: String(shown.hit.windowEnd))
-        }
-        return response
+        // `limits` is not empty, so a state was kept.
+        return shown!
     }
 
-    /// `endpoint/amount/multiple/unit/client/windowStart`, flask-limiter's key, written as
-    /// bytes into one buffer: it is built for every limit of every counted request.
+    static let limitHeader = "X-RateLimit-Limit"
+    static let remainingHeader = "X-RateLimit-Remaining"
+    static let resetHeader = "X-RateLimit-Reset"
+
+    /// Sets the three headers, replacing any a stage inside set; the common case, none, is
+    /// found in one pass over the names' lengths.
+    static func setHeaders(of state: RateLimitState, on headers: inout HTTPHeaders) {
+        let present = headers.contains { field in
+            let length = field.name.utf8.count
+            return (length == 17 || length == 21)
+                && (HTTPHeaders.namesMatch(field.name, limitHeader) || HTTPHeaders.namesMatch(field.name, resetHeader)
+                    || HTTPHeaders.namesMatch(field.name, remainingHeader))
+        }
+        let limit = decimalString(Int64(state.limit.amount))
+        let remaining = decimalString(Int64(state.remaining))
+        let reset = decimalString(state.hit.windowEnd)
+        if present {
+            headers.replaceOrAdd(name: limitHeader, value: limit)
+            headers.replaceOrAdd(name: remainingHeader, value: remaining)
+            headers.replaceOrAdd(name: resetHeader, value: reset)
+        } else {
+            headers.reserveCapacity(headers.count + 5)
+            headers.add(name: limitHeader, value: limit)
+            headers.add(name: remainingHeader, value: remaining)
+            headers.add(name: resetHeader, value: reset)
+        }
+    }
+
+    /// Room for the key's numbers, unit and separators: three 20-digit integers (a sign
+    /// included), the longest unit and five slashes.
+    static let keyNumbersCapacity = 3 * 20 + 6 + 5
+
+    /// `endpoint/amount/multiple/unit/client/windowStart`, flask-limiter's key.
     static func counterKey(endpoint: String, limit: RateLimit, client: String, windowStart: Int64) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(endpoint.utf8.count + client.utf8.count + 48)
-        bytes.append(contentsOf: endpoint.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(Int64(limit.amount), to: &bytes)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(Int64(limit.multiple), to: &bytes)
-        bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: limit.unit.rawValue.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: client.utf8)
-        bytes.append(UInt8(ascii: "/"))
-        appendDecimal(windowStart, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let capacity = endpoint.utf8.count + client.utf8.count + keyNumbersCapacity
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            writeCounterKey(
+                endpoint: endpoint, limit: limit, client: client, windowStart: windowStart,
+                into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 
-    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        guard value >= 0 else {
-            bytes.append(contentsOf: String(value).utf8)
-            return
+    /// Writes ``counterKey(endpoint:limit:client:windowStart:)`` into `buffer`, which has room
+    /// for it (``keyNumbersCapacity`` beyond the two strings); returns its length.
+    static func writeCounterKey(
+        endpoint: String, limit: RateLimit, client: String, windowStart: Int64,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        // A cursor of its own rather than nested functions: those would capture the length
+        // in a box, checked for exclusive access on every write.
+        var writer = KeyWriter(base: buffer.baseAddress!)
+        writer.append(endpoint)
+        writer.slash()
+        writer.appendDecimal(Int64(limit.amount))
+        writer.slash()
+        writer.appendDecimal(Int64(limit.multiple))
+        writer.slash()
+        writer.append(limit.unit.rawValue)
+        writer.slash()
+        writer.append(client)
+        writer.slash()
+        writer.appendDecimal(windowStart)
+        return writer.length
+    }
+
+    /// Writes a counter key into memory known to be large enough.
+    struct KeyWriter {
+        let base: UnsafeMutableRawPointer
+        var length = 0
+
+        mutating func append(_ text: String) {
+            var text = text
+            let count = text.withUTF8 { bytes in
+                if let start = bytes.baseAddress { (base + length).copyMemory(from: start, byteCount: bytes.count) }
+                return bytes.count
+            }
+            length += count
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
+
+        mutating func slash() {
+            base.storeBytes(of: UInt8(ascii: "/"), toByteOffset: length, as: UInt8.self)
+            length += 1
+        }
+
+        mutating func appendDecimal(_ value: Int64) {
+            let destination = base + length
+            length += withDecimalDigits(value) { digits in
+                destination.copyMemory(from: digits.baseAddress!, byteCount: digits.count)
+                return digits.count
+            }
+        }
+    }
+
+    /// A header value of the decimal digits of `value`: a small string made without
+    /// `String(Int)`'s generic formatting, three times per counted request.
+    static func decimalString(_ value: Int64) -> String {
+        withDecimalDigits(value) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the decimal digits of `value` (a `-` first if negative), written
+    /// backwards in one pass into a buffer on the stack.
+    fileprivate static func withDecimalDigits<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { buffer in
+            var index = buffer.count
+            var rest = value.magnitude
             repeat {
-                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
-                count += 1
             } while rest > 0
-            bytes.append(contentsOf: buffer[(24 - count)...])
+            if value < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            return body(UnsafeRawBufferPointer(rebasing: buffer[index...]))
         }
     }
 }
@@ -128,12 +250,5 @@ struct RateLimitState {
 
     func isMoreRestrictive(than other: RateLimitState) -> Bool {
         remaining != other.remaining ? remaining < other.remaining : hit.windowEnd > other.hit.windowEnd
-    }
-
-    var headers: HTTPHeaders {
-        [
-            "X-RateLimit-Limit": String(limit.amount), "X-RateLimit-Remaining": String(remaining),
-            "X-RateLimit-Reset": String(hit.windowEnd),
-        ]
     }
 }

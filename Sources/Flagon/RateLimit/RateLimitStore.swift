@@ -26,6 +26,16 @@ public protocol RateLimitStore: Sendable {
     ///   - window: The window length in seconds; windows are aligned to the epoch.
     ///   - now: The current epoch second.
     func hit(key: String, window: Int64, now: Int64) throws -> RateLimitHit
+
+    /// ``hit(key:window:now:)`` with the key as its UTF-8 bytes, the form the middleware
+    /// writes it in: a store that hashes the key need not make a `String` of it.
+    func hit(keyBytes: UnsafeRawBufferPointer, window: Int64, now: Int64) throws -> RateLimitHit
+}
+
+extension RateLimitStore {
+    public func hit(keyBytes: UnsafeRawBufferPointer, window: Int64, now: Int64) throws -> RateLimitHit {
+        try hit(key: String(decoding: keyBytes, as: UTF8.self), window: window, now: now)
+    }
 }
 
 /// Counters in this process's memory: per worker, so only for tests and development

@@ -39,19 +39,26 @@ public final class SharedMemoryRateLimitStore: RateLimitStore {
     }
 
     public func hit(key: String, window: Int64, now: Int64) throws -> RateLimitHit {
+        var key = key
+        return try key.withUTF8 { try hit(keyBytes: UnsafeRawBufferPointer($0), window: window, now: now) }
+    }
+
+    /// The key stays bytes unless the database has to count it.
+    public func hit(keyBytes: UnsafeRawBufferPointer, window: Int64, now: Int64) throws -> RateLimitHit {
         let windowEnd = now - ((now % window) + window) % window + window
-        let hash = region.hash(key)
-        if now < table.overflowUntil, table.count(hash: hash, windowEnd: windowEnd) == 0,
-            try fallback().count(key: key, now: now) != nil
-        {
-            return try fallback().hit(key: key, window: window, now: now)
+        let hash = region.hash(bytes: keyBytes)
+        if now < table.overflowUntil, table.count(hash: hash, windowEnd: windowEnd) == 0 {
+            let key = String(decoding: keyBytes, as: UTF8.self)
+            if try fallback().count(key: key, now: now) != nil {
+                return try fallback().hit(key: key, window: window, now: now)
+            }
         }
         if let count = table.hit(hash: hash, windowStart: windowEnd - window, windowEnd: windowEnd) {
             return RateLimitHit(count: count, windowEnd: windowEnd)
         }
         table.noteOverflow(until: windowEnd)
         warnFull(now: now)
-        return try fallback().hit(key: key, window: window, now: now)
+        return try fallback().hit(key: String(decoding: keyBytes, as: UTF8.self), window: window, now: now)
     }
 
     private func fallback() throws -> SQLiteRateLimitStore {
