@@ -10,7 +10,7 @@ import Testing
 @Suite("Kept FastCGI connections", .serialized)
 struct KeptConnectionTests {
     /// The sockets `pid` holds other than the listening one on fd 0: its FastCGI
-    /// connections, and whatever it inherited (counted once before any request).
+    /// connections, and whatever it inherited (see ``inheritedSockets(of:)``).
     static func sockets(of pid: pid_t) -> Int {
         let directory = "/proc/\(pid)/fd"
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -19,6 +19,13 @@ struct KeptConnectionTests {
             let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(entry)")) ?? ""
             return target.hasPrefix("socket:")
         }.count
+    }
+
+    /// The sockets each worker holds that are not FastCGI connections, the same in every
+    /// worker: the fewest any of them holds before a request, since at most one of them
+    /// holds a connection then (the one nginx kept from the start-up's /healthz).
+    static func inheritedSockets(of workers: [pid_t]) -> Int {
+        workers.map(sockets(of:)).min() ?? 0
     }
 
     /// Runs `body` on `count` threads of its own at once (Dispatch would run only as many
@@ -61,8 +68,7 @@ struct KeptConnectionTests {
             connectionPerRequest: connectionPerRequest)
         defer { service.stop() }
         let workers = service.workerPIDs()
-        // What the workers hold before the warm-up (nginx's /healthz connection included).
-        let inherited = workers.map(sockets(of:)).reduce(0, +)
+        let inherited = inheritedSockets(of: workers) * workers.count
         // Warm up, so that nginx holds connections to every worker that served.
         let warm = timedBurst(service.client, clients: 8, count: 10)
         #expect(warm.statuses.allSatisfy { $0 == 200 })
@@ -229,7 +235,7 @@ struct KeptConnectionTests {
         let service = try LiveService.start(.master(workers: 2, arguments: []), environment: AccountsTests.environment)
         defer { service.stop() }
         let workers = service.workerPIDs()
-        let inherited = Dictionary(uniqueKeysWithValues: workers.map { ($0, Self.sockets(of: $0)) })
+        let inherited = Self.inheritedSockets(of: workers)
         let token = try TasksTests.token(service, "erin")
         let statuses = Statuses()
         Self.onThreads(16) { client in
@@ -249,7 +255,7 @@ struct KeptConnectionTests {
         #expect(try TasksTests.list(service, token: token).count == 80)
         // Released connections are closed as soon as nginx has closed its end.
         #expect(service.workerPIDs().sorted() == workers.sorted())
-        let kept = { workers.map { Self.sockets(of: $0) - (inherited[$0] ?? 0) } }
+        let kept = { workers.map { Self.sockets(of: $0) - inherited } }
         #expect(Processes.waitUntil(seconds: 10) { kept().allSatisfy { $0 <= 1 } }, "connections: \(kept())")
     }
 }
