@@ -259,19 +259,3 @@ struct KeptConnectionTests {
         #expect(Processes.waitUntil(seconds: 10) { kept().allSatisfy { $0 <= 1 } }, "connections: \(kept())")
     }
 }
-
-/// Thread-safe collection of durations.
-final class Durations: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Double] = []
-    func append(_ value: Double) {
-        lock.lock()
-        values.append(value)
-        lock.unlock()
-    }
-    var all: [Double] {
-        lock.lock()
-        defer { lock.unlock() }
-        return values
-    }
-}

@@ -176,21 +176,26 @@ struct PoolTests {
     }
 }
 
-/// Thread-safe collection of statuses.
-final class Statuses: @unchecked Sendable {
+/// Values appended from several threads at once, read when they are done.
+final class Collected<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var values: [Int] = []
-    func append(_ value: Int) {
+    private var values: [Value] = []
+    func append(_ value: Value) {
         lock.lock()
         values.append(value)
         lock.unlock()
     }
-    var all: [Int] {
+    var all: [Value] {
         lock.lock()
         defer { lock.unlock() }
         return values
     }
 }
+
+/// Statuses (or ids) of concurrent requests.
+typealias Statuses = Collected<Int>
+/// Seconds that concurrent requests took.
+typealias Durations = Collected<Double>
 
 /// Requests sent one after another from a background thread until ``stop()``.
 final class Traffic: @unchecked Sendable {
