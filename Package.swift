@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "CFastCGI",
                 "Flagon",
+                "HostRegion",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -33,6 +33,35 @@ uint64_t chr_max64(uint64_t *word, uint64_t value) {
     return current;
 }
 
+uint64_t chr_load64_relaxed(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+
+void chr_store64_relaxed(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELAXED); }
+
+void chr_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+
+void chr_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+
+uint64_t chr_store_text(uint64_t *words, uint64_t capacity, const void *bytes, uint64_t length) {
+    if (length > capacity) length = capacity;
+    const unsigned char *source = bytes;
+    for (uint64_t offset = 0; offset < capacity; offset += 8) {
+        uint64_t word = 0;
+        for (uint64_t index = 0; index < 8 && offset + index < length; index++) {
+            word |= (uint64_t)source[offset + index] << (8 * index);
+        }
+        __atomic_store_n(&words[offset / 8], word, __ATOMIC_RELAXED);
+    }
+    return length;
+}
+
+void chr_load_text(const uint64_t *words, uint64_t capacity, void *out) {
+    unsigned char *target = out;
+    for (uint64_t offset = 0; offset < capacity; offset += 8) {
+        uint64_t word = __atomic_load_n(&words[offset / 8], __ATOMIC_RELAXED);
+        for (uint64_t index = 0; index < 8; index++) target[offset + index] = (unsigned char)(word >> (8 * index));
+    }
+}
+
 CHR_PAIR_TARGET chr_pair chr_load128(chr_pair *pair) {
     unsigned __int128 value = __atomic_load_n((unsigned __int128 *)pair, __ATOMIC_SEQ_CST);
     chr_pair result = {(uint64_t)value, (uint64_t)(value >> 64)};

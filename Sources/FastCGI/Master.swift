@@ -1,5 +1,6 @@
 // The master process: starts N workers on the shared socket, replaces, recycles, stops them.
 
+import HostRegion
 import Logging
 
 #if canImport(Glibc)
@@ -28,6 +29,14 @@ public struct Master {
         /// it may have left shared state half told, such as a revocation it committed
         /// without bumping the generation.
         public var onAbnormalExit: (@Sendable () -> Void)?
+        /// The host region whose scoreboard the workers write and the master reads (for
+        /// timeouts, the slow log, memory and status); nil runs without one.
+        public var region: HostRegion?
+        /// Seconds a worker may spend on one request (reading it included) before it is
+        /// killed and replaced (0: no limit).
+        public var requestTimeout: Double = 0
+        /// Requests running longer than this many seconds are logged once (0: none).
+        public var slowLog: Double = 0
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
@@ -47,18 +56,27 @@ public struct Master {
         let pid: pid_t
         let startedAt: Double
         var retiring = false
+        /// Its slot on the scoreboard.
+        var slot = -1
+        /// Set when the master killed it for a request over the timeout.
+        var timedOut = false
+        /// The serial of its last request logged as slow.
+        var slowSerial: UInt64 = 0
     }
 
     let listener: Listener
     let options: Options
     let logger: Logger
-    private var workers: [pid_t: WorkerProcess] = [:]
+    var workers: [pid_t: WorkerProcess] = [:]
     private var stopping = false
     private var stopDeadline = 0.0
     private var exitStatus: Int32 = 0
     private var respawnNotBefore = 0.0
     private var quickFailures = 0
-    private var nextMemoryCheck = 0.0
+    var nextMemoryCheck = 0.0
+    /// Set once the first set of workers has been started: later starts are restarts.
+    var filledOnce = false
+    var nextResidentUpdate = 0.0
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -80,7 +98,8 @@ public struct Master {
             metadata: [
                 "listen": "\(listener.address)", "workers": "\(options.workers)",
                 "max_requests": "\(options.maxRequests)", "max_worker_rss_mib": "\(options.maxWorkerRSS)",
-                "graceful_timeout": "\(options.gracefulTimeout)",
+                "graceful_timeout": "\(options.gracefulTimeout)", "timeout": "\(options.requestTimeout)",
+                "slow_log": "\(options.slowLog)",
             ])
         fillPool()
         while true {
@@ -99,6 +118,7 @@ public struct Master {
                 if workers.isEmpty { break }
                 if Self.now() >= stopDeadline { killRemaining() }
             } else {
+                watchScoreboard()
                 retireOversizedWorkers()
                 fillPool()
             }
@@ -114,13 +134,17 @@ public struct Master {
         let active = workers.values.filter { !$0.retiring }.count
         guard active < options.workers, Self.now() >= respawnNotBefore else { return }
         for _ in active..<options.workers {
-            guard let pid = spawnWorker() else {
+            let slot = prepareSlot()
+            guard let pid = spawnWorker(slot: slot) else {
                 respawnNotBefore = Self.now() + 1
                 return
             }
-            workers[pid] = WorkerProcess(pid: pid, startedAt: Self.now())
-            logger.info("worker started", metadata: ["worker_pid": "\(pid)"])
+            workers[pid] = WorkerProcess(pid: pid, startedAt: Self.now(), slot: slot)
+            if slot >= 0 { options.region?.scoreboard.setPID(slot, pid) }
+            if filledOnce { options.region?.metrics.add(.restarts) }
+            logger.info("worker started", metadata: ["worker_pid": "\(pid)", "slot": "\(slot)"])
         }
+        filledOnce = true
     }
 
     /// Retires every worker whose resident set is over the limit: like a reload for that one
@@ -159,7 +183,7 @@ public struct Master {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    private func spawnWorker() -> pid_t? {
+    private func spawnWorker(slot: Int) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -181,6 +205,8 @@ public struct Master {
             !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=")
         }
         environment.append("TASKS_API_MASTER_PID=\(getpid())")
+        environment = environment.filter { !$0.hasPrefix(Worker.Monitor.slotVariable + "=") }
+        if slot >= 0 { environment.append("\(Worker.Monitor.slotVariable)=\(slot)") }
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -207,6 +233,7 @@ public struct Master {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             guard let worker = workers.removeValue(forKey: pid) else { continue }
+            if worker.slot >= 0 { options.region?.scoreboard.release(worker.slot) }
             let lived = Self.now() - worker.startedAt
             let exited = (status & 0x7f) == 0
             let code = (status >> 8) & 0xff
@@ -215,7 +242,10 @@ public struct Master {
                 "worker_pid": "\(pid)", "uptime_s": "\(Int(lived))",
             ]
             if exited { metadata["exit_status"] = "\(code)" } else { metadata["signal"] = "\(signal)" }
-            if !(exited && code == 0) { options.onAbnormalExit?() }
+            if !(exited && code == 0) {
+                options.onAbnormalExit?()
+                if !exited { options.region?.metrics.add(.workerDeaths) }
+            }
             if stopping || worker.retiring {
                 logger.info("worker stopped", metadata: metadata)
                 continue
@@ -229,6 +259,10 @@ public struct Master {
                 logger.critical("worker could not start; stopping the pool", metadata: metadata)
                 exitStatus = 1
                 beginStop(reason: "worker boot failure")
+                continue
+            }
+            if worker.timedOut {
+                logger.error("worker killed after a request timeout, starting a replacement", metadata: metadata)
                 continue
             }
             logger.error("worker died, starting a replacement", metadata: metadata)

@@ -1,6 +1,7 @@
 // The worker: accepts FastCGI connections, keeps the ones nginx reuses, serves one request at a time.
 
 import Flagon
+import HostRegion
 import Logging
 
 #if canImport(Glibc)
@@ -44,6 +45,8 @@ public struct Worker {
     let readTimeout: Double
     let peers: PeerPolicy
     let keptConnections: Int
+    /// Where the worker publishes what it does, when the host region is in use.
+    public var monitor: Monitor?
 
     /// The default of ``readTimeout``: nginx sends a whole request at once (it buffers the
     /// body first), so a peer silent for this long is not nginx at work.
@@ -81,6 +84,40 @@ public struct Worker {
         self.readTimeout = readTimeout
         self.peers = peers
         self.keptConnections = keptConnections
+    }
+
+    /// The worker's slot on the scoreboard and the host's request counters.
+    public struct Monitor: Sendable {
+        public let slot: Scoreboard.Slot
+        public let metrics: MetricsTable
+
+        public init(slot: Scoreboard.Slot, metrics: MetricsTable) {
+            self.slot = slot
+            self.metrics = metrics
+        }
+
+        /// The monitor of this process in `region`: the slot the master assigned in
+        /// `TASKS_API_SCOREBOARD_SLOT`, else one claimed (workers without a master); the
+        /// application's routes label the counters' rows.
+        public static func attach(to region: HostRegion, routes: [Route]) -> Monitor? {
+            let slot: Scoreboard.Slot?
+            if let text = getenv(slotVariable).map({ String(cString: $0) }), let index = Int(text),
+                (0..<Scoreboard.slotCount).contains(index)
+            {
+                slot = region.scoreboard.slot(index)
+            } else {
+                slot = region.scoreboard.claim()
+            }
+            guard let slot else { return nil }
+            for (index, route) in routes.enumerated() {
+                region.metrics.setLabel(row: index, "\(route.method.rawValue) \(route.pattern)")
+            }
+            slot.attach()
+            return Monitor(slot: slot, metrics: region.metrics)
+        }
+
+        /// The environment variable in which the master names a worker's slot.
+        public static let slotVariable = "TASKS_API_SCOREBOARD_SLOT"
     }
 
     /// Serves until a control signal, recycling, or a socket failure, then until nginx has
@@ -223,7 +260,9 @@ public struct Worker {
 
         /// Reads one request from `connection` and answers it.
         func serveNext(on connection: Kept) async {
+            worker.monitor?.slot.beginReading()
             guard case .request(let peerKeeps) = connection.fcgx.begin() else {
+                worker.monitor?.slot.abandonReading()
                 // libfcgi has closed it.
                 logger.warning(
                     "dropped FastCGI connection without a complete request",
@@ -323,12 +362,26 @@ public struct Worker {
                 }
             }
         }
-        let response = await app.handle(request)
+        var routeIndex: Int?
+        let response: Response
+        if let monitor {
+            request.id = RequestIDMiddleware.id(for: request)
+            monitor.slot.beginRequest(method: request.method.rawValue, path: request.path, requestID: request.id)
+            (response, routeIndex) = await app.handleRouted(request)
+        } else {
+            response = await app.handle(request)
+        }
         // What is left of the body (all of it when refused unread) is read now, so the next
         // bytes on a kept connection are the next request; a body too long for that ends
         // the connection.
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
         let written = fcgx.respond(CGIResponse.encode(response), release: peerKeeps && (release || !complete))
+        if let monitor {
+            let status = Int(response.status.code)
+            let nanoseconds = monitor.slot.endRequest(status: status)
+            monitor.metrics.record(
+                row: routeIndex ?? MetricsTable.unmatchedRow, status: status, nanoseconds: nanoseconds)
+        }
         return written ? .answered(complete: complete) : .gone
     }
 }

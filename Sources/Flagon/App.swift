@@ -47,10 +47,18 @@ public struct App: Sendable {
 
     /// Answers a request. Never throws: every failure is already an error response here.
     public func handle(_ request: Request) async -> Response {
+        await handleRouted(request).response
+    }
+
+    /// ``handle(_:)``, and the position in ``Router/routes`` of the route that answered
+    /// (nil when none matched): the key of the transport's per-route counters.
+    public func handleRouted(_ request: Request) async -> (response: Response, routeIndex: Int?) {
         var request = request
         var routingError: HTTPError?
+        var routeIndex: Int?
         switch router.resolve(method: request.method, path: request.path) {
         case .matched(let route, let parameters):
+            routeIndex = router.index(of: route)
             request.route = route
             request.parameters = parameters
         case .notFound:
@@ -73,7 +81,7 @@ public struct App: Sendable {
             response.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
             response.body = []
         }
-        return response
+        return (response, routeIndex)
     }
 
     /// The application's rate limiter, if it has one; the OpenAPI document documents its `429`.

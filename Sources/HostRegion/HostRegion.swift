@@ -22,10 +22,12 @@ import Synchronization
 /// - page 0, the header: magic, version, total size, ready word, the SipHash key, the number
 ///   of sections, then a directory of sections (name, offset, size);
 /// - section `ratelim`: the rate-limit table (``RateLimitTable``);
-/// - section `revoke`: the revocation generation.
+/// - section `revoke`: the revocation generation;
+/// - section `scorebd`: the scoreboard of the workers (``Scoreboard``);
+/// - section `metrics`: the request counters (``MetricsTable``).
 public final class HostRegion: @unchecked Sendable {
     /// Bumped whenever the layout changes: processes of another version refuse the region.
-    public static let version: UInt64 = 1
+    public static let version: UInt64 = 2
     /// The environment variable that names the inherited descriptor.
     public static let descriptorVariable = "TASKS_API_HOST_REGION_FD"
     /// Slots of the rate-limit table unless configured otherwise: 1 MiB of counters.
@@ -34,8 +36,8 @@ public final class HostRegion: @unchecked Sendable {
     static let magic = name("tapihost")
     static let pageSize = 4096
     static let maximumSections = 8
-    static let sectionNames: (rateLimit: UInt64, revocation: UInt64) = (
-        name("ratelim"), name("revoke")
+    static let sectionNames: (rateLimit: UInt64, revocation: UInt64, scoreboard: UInt64, metrics: UInt64) = (
+        name("ratelim"), name("revoke"), name("scorebd"), name("metrics")
     )
 
     // Header word indexes.
@@ -59,6 +61,10 @@ public final class HostRegion: @unchecked Sendable {
     /// The rate-limit counters.
     public let rateLimits: RateLimitTable
     let generation: UnsafeMutablePointer<UInt64>
+    /// One slot per worker.
+    public let scoreboard: Scoreboard
+    /// The host's request counters.
+    public let metrics: MetricsTable
 
     private init(base: UnsafeMutableRawPointer, size: Int, descriptor: Int32) throws(HostRegionError) {
         self.base = base
@@ -81,16 +87,25 @@ public final class HostRegion: @unchecked Sendable {
         let table = try section(Self.sectionNames.rateLimit)
         rateLimits = try RateLimitTable(base: base + table.offset, size: table.size)
         generation = (base + (try section(Self.sectionNames.revocation)).offset).assumingMemoryBound(to: UInt64.self)
+        let board = try section(Self.sectionNames.scoreboard)
+        scoreboard = try Scoreboard(base: base + board.offset, size: board.size)
+        let counters = try section(Self.sectionNames.metrics)
+        metrics = try MetricsTable(base: base + counters.offset, size: counters.size)
     }
 
     // MARK: - Creating and attaching
 
     /// The bytes a region with `rateLimitSlots` slots takes.
-    static func layout(rateLimitSlots: Int) -> (table: Int, tableSize: Int, revocation: Int, total: Int) {
+    static func layout(
+        rateLimitSlots: Int
+    ) -> (table: Int, tableSize: Int, revocation: Int, scoreboard: Int, metrics: Int, total: Int) {
+        func pages(_ bytes: Int) -> Int { (bytes + pageSize - 1) / pageSize * pageSize }
         let tableSize = RateLimitTable.bytes(slots: rateLimitSlots)
         let table = pageSize
-        let revocation = table + (tableSize + pageSize - 1) / pageSize * pageSize
-        return (table, tableSize, revocation, revocation + pageSize)
+        let revocation = table + pages(tableSize)
+        let scoreboard = revocation + pageSize
+        let metrics = scoreboard + pages(Scoreboard.bytes)
+        return (table, tableSize, revocation, scoreboard, metrics, metrics + pages(MetricsTable.bytes))
     }
 
     /// Writes the header of a fresh, zero-filled region, the ready word last.
@@ -106,6 +121,8 @@ public final class HostRegion: @unchecked Sendable {
         let sections: [(UInt64, Int, Int)] = [
             (sectionNames.rateLimit, layout.table, layout.tableSize),
             (sectionNames.revocation, layout.revocation, pageSize),
+            (sectionNames.scoreboard, layout.scoreboard, Scoreboard.bytes),
+            (sectionNames.metrics, layout.metrics, MetricsTable.bytes),
         ]
         words[Word.sectionCount] = UInt64(sections.count)
         for (index, section) in sections.enumerated() {

@@ -10,6 +10,8 @@ public struct Application: Sendable {
     public let settings: Settings
     public let database: Database
     public let accounts: Accounts
+    /// The host's shared-memory region: counters, scoreboard, revocation generation.
+    public let hostRegion: HostRegion
 
     /// The title and version of the API in its OpenAPI document.
     public static let title = "tasks-api"
@@ -92,7 +94,7 @@ public func makeApplication(
     if settings.testing { app.register(Blueprints.testing()) }
     // Last: the document describes every route registered above, its own included.
     docs.publish(app.openAPIDocument(title: Application.title, version: Application.version))
-    return Application(app: app, settings: settings, database: database, accounts: accounts)
+    return Application(app: app, settings: settings, database: database, accounts: accounts, hostRegion: region)
 }
 
 /// The host's shared-memory region: inherited from the master, else the file beside the

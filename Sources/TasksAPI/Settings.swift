@@ -56,6 +56,14 @@ public struct Settings: Sendable {
     /// `MAX_WORKER_RSS`: the master recycles a worker whose resident memory passes this many
     /// MiB; 0 (the default) never does.
     public var maxWorkerRSS: Int
+    /// `REQUEST_TIMEOUT`: seconds a worker may spend on one request before the master kills
+    /// and replaces it (30 by default, as gunicorn's `--timeout`; 0: no limit).
+    public var requestTimeout: Double
+    /// `SLOW_LOG`: requests running longer than this many seconds are logged (0, the
+    /// default: none), as PHP-FPM's `request_slowlog_timeout`.
+    public var slowLog: Double
+    /// The default of ``requestTimeout``: gunicorn's.
+    public static let defaultRequestTimeout = 30.0
     /// Flask's `TESTING`: adds the `/_testing/*` routes the integration tests use to hold
     /// a worker busy. Refused in production.
     public var testing: Bool
@@ -131,6 +139,12 @@ public struct Settings: Sendable {
         logLevel = parsedLevel
         maxWorkerRSS = try config.int("MAX_WORKER_RSS") ?? 0
         guard maxWorkerRSS >= 0 else { throw ConfigError("MAX_WORKER_RSS must be 0 (off) or a number of MiB") }
+        requestTimeout = try config.seconds("REQUEST_TIMEOUT") ?? Self.defaultRequestTimeout
+        guard (0...86400).contains(requestTimeout) else {
+            throw ConfigError("REQUEST_TIMEOUT must be 0 (off) to 86400 seconds")
+        }
+        slowLog = try config.seconds("SLOW_LOG") ?? 0
+        guard (0...86400).contains(slowLog) else { throw ConfigError("SLOW_LOG must be 0 (off) to 86400 seconds") }
         testing = try config.bool("TESTING") ?? false
         if testing && environment == .production {
             throw ConfigError("refusing to start in production: TESTING is set")

@@ -48,6 +48,17 @@ struct Serve: ParsableCommand {
             discussion: "Default: MAX_WORKER_RSS, else 0."))
     var maxWorkerRss: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Kill and replace a worker busy with one request longer than this many seconds (0: never).",
+            discussion: "Default: REQUEST_TIMEOUT, else 30. nginx's fastcgi_read_timeout should be 5 s more."))
+    var timeout: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Log requests running longer than this many seconds (0: none).", discussion: "Default: SLOW_LOG, else 0."))
+    var slowLog: Double?
+
     @Option(help: "Seconds in-flight requests get to finish on stop.")
     var gracefulTimeout: Double = 30
 
@@ -56,6 +67,10 @@ struct Serve: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
         if let maxWorkerRss, maxWorkerRss < 0 { throw ValidationError("--max-worker-rss must not be negative") }
+        if let timeout, !(0...86400).contains(timeout) { throw ValidationError("--timeout must be 0 to 86400 seconds") }
+        if let slowLog, !(0...86400).contains(slowLog) {
+            throw ValidationError("--slow-log must be 0 to 86400 seconds")
+        }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
             throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
@@ -114,19 +129,20 @@ struct Serve: ParsableCommand {
             Startup.fail(logger, error)
         }
         logger.info("listening", metadata: ["listen": "\(listener.address)", "peers": "\(listener.peers)"])
-        var master = Master(
-            listener: listener,
-            options: .init(
-                workers: workers ?? max(2, 2 * ProcessInfo.processInfo.activeProcessorCount),
-                maxRequests: maxRequests,
-                maxWorkerRSS: maxWorkerRss ?? settings.maxWorkerRSS,
-                gracefulTimeout: gracefulTimeout,
-                workerExecutable: Master.currentExecutable(),
-                workerArguments: [
-                    "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
-                ],
-                onAbnormalExit: { region.bumpRevocationGeneration() }),
-            logger: logger)
+        var options = Master.Options(
+            workers: workers ?? max(2, 2 * ProcessInfo.processInfo.activeProcessorCount),
+            maxRequests: maxRequests,
+            maxWorkerRSS: maxWorkerRss ?? settings.maxWorkerRSS,
+            gracefulTimeout: gracefulTimeout,
+            workerExecutable: Master.currentExecutable(),
+            workerArguments: [
+                "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
+            ],
+            onAbnormalExit: { region.bumpRevocationGeneration() })
+        options.region = region
+        options.requestTimeout = timeout ?? settings.requestTimeout
+        options.slowLog = slowLog ?? settings.slowLog
+        var master = Master(listener: listener, options: options, logger: logger)
         let status = master.run()
         Foundation.exit(status)
     }

@@ -4,6 +4,7 @@ import ArgumentParser
 import FastCGI
 import Flagon
 import Foundation
+import HostRegion
 import Logging
 import TasksAPI
 
@@ -55,9 +56,12 @@ struct WorkerCommand: ParsableCommand {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
         let app: App
+        let region: HostRegion
         do {
             // The master migrated before starting workers; alone (spawn-fcgi, systemd), migrate here.
-            app = try Startup.application(Logger(label: "tasks-api"), migrate: master == nil).app
+            let application = try Startup.application(Logger(label: "tasks-api"), migrate: master == nil)
+            app = application.app
+            region = application.hostRegion
         } catch {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
@@ -66,10 +70,11 @@ struct WorkerCommand: ParsableCommand {
         let keptConnections = self.keptConnections
         // The whole loop runs in one task: one request at a time, each awaited.
         let exit = try runBlocking {
-            await Worker(
+            var worker = Worker(
                 app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers,
-                keptConnections: keptConnections
-            ).run()
+                keptConnections: keptConnections)
+            worker.monitor = Worker.Monitor.attach(to: region, routes: app.router.routes)
+            return await worker.run()
         }
         switch exit {
         case .signalled, .recycled:

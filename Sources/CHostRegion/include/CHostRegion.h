@@ -19,6 +19,18 @@ bool chr_cas64(uint64_t *word, uint64_t *expected, uint64_t desired);
 /// Raises `*word` to `value` unless it is already at least that; returns the value before.
 uint64_t chr_max64(uint64_t *word, uint64_t value);
 
+/// Relaxed loads and stores, and the fences that order them: the parts of a seqlock, whose
+/// one writer publishes a slot that readers in other processes copy without a lock.
+uint64_t chr_load64_relaxed(const uint64_t *word);
+void chr_store64_relaxed(uint64_t *word, uint64_t value);
+void chr_fence_acquire(void);
+void chr_fence_release(void);
+/// Stores `length` bytes of `bytes` into `capacity` bytes of words (a multiple of 8), zero
+/// padded, each word with a relaxed store; returns the bytes stored.
+uint64_t chr_store_text(uint64_t *words, uint64_t capacity, const void *bytes, uint64_t length);
+/// Loads `capacity` bytes of words (a multiple of 8) into `out` with relaxed loads.
+void chr_load_text(const uint64_t *words, uint64_t capacity, void *out);
+
 chr_pair chr_load128(chr_pair *pair);
 /// One compare-and-swap of both words (cmpxchg16b on x86-64); `expected` receives the current
 /// value on failure.

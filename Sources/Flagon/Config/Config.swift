@@ -83,6 +83,15 @@ public struct Config: Sendable {
         return value
     }
 
+    /// A number of seconds (a decimal); throws if present but not a finite number.
+    public func seconds(_ key: String) throws(ConfigError) -> Double? {
+        guard let text = string(key)?.trimmed else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw ConfigError("\(key) must be a number of seconds, got '\(text)'")
+        }
+        return value
+    }
+
     /// A boolean value (`true/false/1/0/yes/no/on/off`); throws if present but not one of those.
     public func bool(_ key: String) throws(ConfigError) -> Bool? {
         guard let text = string(key)?.trimmed.lowercased() else { return nil }

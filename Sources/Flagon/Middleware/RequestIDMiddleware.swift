@@ -2,18 +2,15 @@
 
 import Synchronization
 
-/// Accepts a well-formed incoming `X-Request-Id` or makes a fresh one, and sets it and
+/// Accepts a well-formed incoming `X-Request-Id` or makes a fresh one (unless the transport
+/// already set `Request.id`), and sets it and
 /// `X-Content-Type-Options: nosniff` on every response, errors included.
 public struct RequestIDMiddleware: Middleware {
     public init() {}
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
         var request = request
-        if let incoming = request.headers["X-Request-Id"], Self.isValid(incoming) {
-            request.id = incoming
-        } else {
-            request.id = Self.generate()
-        }
+        if request.id.isEmpty { request.id = Self.id(for: request) }
         var response = try await next(request)
         response.headers.reserveCapacity(response.headers.count + 2)
         response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
@@ -21,6 +18,14 @@ public struct RequestIDMiddleware: Middleware {
             response.headers.add(name: "X-Content-Type-Options", value: "nosniff")
         }
         return response
+    }
+
+    /// The request's own well-formed `X-Request-Id`, else a fresh one. A transport that
+    /// needs the id before the application runs (the scoreboard) sets `Request.id` with
+    /// this, and the middleware keeps it.
+    public static func id(for request: Request) -> String {
+        if let incoming = request.headers["X-Request-Id"], isValid(incoming) { return incoming }
+        return generate()
     }
 
     /// 1 to 128 characters of `[A-Za-z0-9._-]`.

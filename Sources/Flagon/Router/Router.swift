@@ -24,6 +24,11 @@ public struct Router: Sendable {
         segmentCounts.append(route.pattern.segments.count)
     }
 
+    /// The position of `route` in ``routes``.
+    public func index(of route: Route) -> Int? {
+        routes.firstIndex { $0 === route }
+    }
+
     /// Resolves a request. `HEAD` falls back to `GET`; `OPTIONS` is answered automatically.
     public func resolve(method: HTTPMethod, path: String) -> RouteResolution {
         guard let segments = Self.segments(of: path) else { return .notFound }

@@ -1,0 +1,65 @@
+// The master's watch over the scoreboard: slots, request timeouts, the slow log, memory.
+
+import HostRegion
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Master {
+    /// A free slot for the next worker, prepared before it starts; -1 without a region (or
+    /// with every slot taken, when the worker then runs unwatched).
+    mutating func prepareSlot() -> Int {
+        guard let scoreboard = options.region?.scoreboard else { return -1 }
+        let taken = Set(workers.values.map(\.slot))
+        guard let slot = (0..<Scoreboard.slotCount).first(where: { !taken.contains($0) }) else { return -1 }
+        scoreboard.assign(slot, pid: 0)
+        return slot
+    }
+
+    /// Kills the workers whose request has passed the timeout, logs slow requests once, and
+    /// publishes each worker's resident set every second. A worker that hangs (stopped,
+    /// deadlocked, waiting on a peer that never completes its request) is seen here: the
+    /// master does not depend on it to report.
+    mutating func watchScoreboard() {
+        guard let region = options.region else { return }
+        let now = Scoreboard.now()
+        for (pid, worker) in workers where worker.slot >= 0 && !worker.timedOut {
+            guard let slot = region.scoreboard.snapshot(worker.slot), slot.pid == pid else { continue }
+            let elapsed = slot.elapsed(now: now)
+            guard elapsed > 0 else { continue }
+            if options.requestTimeout > 0 && elapsed > options.requestTimeout {
+                workers[pid]?.timedOut = true
+                region.metrics.add(.timeouts)
+                logger.error(
+                    "request timed out, killing the worker",
+                    metadata: Self.requestMetadata(slot, elapsed: elapsed).merging(
+                        ["timeout": "\(options.requestTimeout)"], uniquingKeysWith: { $1 }))
+                kill(pid, SIGKILL)
+                // A stopped process is killed too, but only once it runs: let it.
+                kill(pid, SIGCONT)
+            } else if options.slowLog > 0 && elapsed > options.slowLog && worker.slowSerial != slot.serial {
+                workers[pid]?.slowSerial = slot.serial
+                region.metrics.add(.slowRequests)
+                logger.warning("slow request", metadata: Self.requestMetadata(slot, elapsed: elapsed))
+            }
+        }
+        let seconds = Self.now()
+        guard seconds >= nextResidentUpdate else { return }
+        nextResidentUpdate = seconds + Self.memoryCheckInterval
+        for worker in workers.values where worker.slot >= 0 {
+            guard let resident = Self.residentBytes(of: worker.pid) else { continue }
+            region.scoreboard.setResidentBytes(worker.slot, resident)
+        }
+    }
+
+    /// The fields of a request's log lines: the worker, request id, method, path, elapsed.
+    static func requestMetadata(_ slot: Scoreboard.Snapshot, elapsed: Double) -> Logger.Metadata {
+        [
+            "worker_pid": "\(slot.pid)", "request_id": "\(slot.requestID)",
+            "method": "\(slot.method)", "path": "\(slot.path)",
+            "state": "\(slot.state.name)", "elapsed_s": "\((elapsed * 1000).rounded() / 1000)",
+        ]
+    }
+}
