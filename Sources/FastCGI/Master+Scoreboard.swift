@@ -32,6 +32,7 @@ extension Master {
             if options.requestTimeout > 0 && elapsed > options.requestTimeout {
                 workers[pid]?.timedOut = true
                 region.metrics.add(.timeouts)
+                if slot.retryKey != 0 { region.scoreboard.recordTimedOut(idHash: slot.retryKey) }
                 logger.error(
                     "request timed out, killing the worker",
                     metadata: Self.requestMetadata(slot, elapsed: elapsed).merging(

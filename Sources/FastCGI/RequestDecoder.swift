@@ -14,6 +14,7 @@ enum CGIRequest {
         var pathInfo = ""
         var queryString = ""
         var remoteAddress = ""
+        var proxyRequestID = ""
         var headers = HTTPHeaders()
         var contentLength: Int?
         var badLength = false
@@ -34,6 +35,7 @@ enum CGIRequest {
             case "PATH_INFO": pathInfo = value
             case "QUERY_STRING": queryString = value
             case "REMOTE_ADDR": remoteAddress = value
+            case "REQUEST_ID": if RequestIDMiddleware.isValid(value) { proxyRequestID = value }
             case "CONTENT_TYPE": if !value.isEmpty { headers.add(name: "Content-Type", value: value) }
             case "CONTENT_LENGTH":
                 if value.isEmpty { break }
@@ -57,6 +59,9 @@ enum CGIRequest {
                 method: method, path: path.hasPrefix("/") ? path : "/" + path, query: queryString,
                 headers: headers, remoteAddress: remoteAddress)
         }
+        // nginx's own id of the request: the fresh X-Request-Id when the client sent none,
+        // the same in nginx's log and, for a request nginx retries, on both attempts.
+        request.id = proxyRequestID
         if badLength {
             request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
         }
@@ -75,7 +80,7 @@ enum CGIRequest {
     /// The params ``decode(_:)`` reads: every `HTTP_*` header and the CGI variables below.
     static let neededNames: [[UInt8]] = [
         "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR",
-        "CONTENT_TYPE", "CONTENT_LENGTH",
+        "CONTENT_TYPE", "CONTENT_LENGTH", "REQUEST_ID",
     ].map { Array($0.utf8) }
 
     /// Whether a param is worth copying out of libfcgi, tested on its raw name.

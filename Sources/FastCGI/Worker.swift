@@ -89,12 +89,14 @@ public struct Worker {
     /// The worker's slot on the scoreboard and the host's request counters.
     public struct Monitor: Sendable {
         public let slot: Scoreboard.Slot
-        public let metrics: MetricsTable
+        public let region: HostRegion
 
-        public init(slot: Scoreboard.Slot, metrics: MetricsTable) {
+        public init(slot: Scoreboard.Slot, region: HostRegion) {
             self.slot = slot
-            self.metrics = metrics
+            self.region = region
         }
+
+        public var metrics: MetricsTable { region.metrics }
 
         /// The monitor of this process in `region`: the slot the master assigned in
         /// `TASKS_API_SCOREBOARD_SLOT`, else one claimed (workers without a master); the
@@ -113,7 +115,7 @@ public struct Worker {
                 region.metrics.setLabel(row: index, "\(route.method.rawValue) \(route.pattern)")
             }
             slot.attach()
-            return Monitor(slot: slot, metrics: region.metrics)
+            return Monitor(slot: slot, region: region)
         }
 
         /// The environment variable in which the master names a worker's slot.
@@ -365,8 +367,17 @@ public struct Worker {
         var routeIndex: Int?
         let response: Response
         if let monitor {
+            // nginx's id names the request and any retry of it; the client's may repeat.
+            let retryKey = request.id.isEmpty ? 0 : monitor.region.hash(request.id)
             request.id = RequestIDMiddleware.id(for: request)
-            monitor.slot.beginRequest(method: request.method.rawValue, path: request.path, requestID: request.id)
+            monitor.slot.beginRequest(
+                method: request.method.rawValue, path: request.path, requestID: request.id, retryKey: retryKey)
+            if retryKey != 0 && monitor.region.scoreboard.anyTimedOut
+                && monitor.region.scoreboard.wasTimedOut(idHash: retryKey)
+            {
+                request.transportError = HTTPError(
+                    .gatewayTimeout, message: "The request took longer than the server's timeout.")
+            }
             (response, routeIndex) = await app.handleRouted(request)
         } else {
             response = await app.handle(request)

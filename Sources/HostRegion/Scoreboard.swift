@@ -21,7 +21,9 @@ public struct Scoreboard: @unchecked Sendable {
     /// Workers a host region can describe at once.
     public static let slotCount = 256
     static let slotWords = 64
-    static let bytes = slotCount * slotWords * 8
+    /// Requests the master killed for the timeout, most recent last: (id hash, when).
+    static let timedOutEntries = 16
+    static let bytes = slotCount * slotWords * 8 + (1 + 2 * timedOutEntries) * 8
 
     /// What a worker is doing.
     public enum State: UInt64, Sendable, CaseIterable {
@@ -63,7 +65,8 @@ public struct Scoreboard: @unchecked Sendable {
         static let requestID = 12
         static let requestIDBytes = 128
         static let path = 28
-        static let pathBytes = 288
+        static let pathBytes = 280
+        static let retryKey = 63
     }
 
     let base: UnsafeMutablePointer<UInt64>
@@ -123,6 +126,32 @@ public struct Scoreboard: @unchecked Sendable {
         return nil
     }
 
+    /// Remembers that the request `idHash` (``HostRegion/hash(_:)`` of its id) was killed for
+    /// the timeout: nginx retries a GET that failed on a reused connection, and the worker
+    /// that receives the retry answers it at once instead of running it into the timeout
+    /// again and taking a second worker down. Called by the master before the kill.
+    public func recordTimedOut(idHash: UInt64, now: UInt64 = Scoreboard.now()) {
+        let ring = base + Self.slotCount * Self.slotWords
+        let entry = Int(chr_add64(ring, 1) - 1) % Self.timedOutEntries
+        chr_store64(ring + 1 + 2 * entry, idHash)
+        chr_store64(ring + 2 + 2 * entry, now)
+    }
+
+    /// Whether the request `idHash` was killed for the timeout within the last `window`
+    /// nanoseconds. A single load when none ever was.
+    public func wasTimedOut(idHash: UInt64, window: UInt64 = 120_000_000_000, now: UInt64 = Scoreboard.now()) -> Bool {
+        let ring = base + Self.slotCount * Self.slotWords
+        guard chr_load64(ring) != 0 else { return false }
+        for entry in 0..<Self.timedOutEntries where chr_load64(ring + 1 + 2 * entry) == idHash {
+            let when = chr_load64(ring + 2 + 2 * entry)
+            if now >= when && now - when <= window { return true }
+        }
+        return false
+    }
+
+    /// Whether any request was ever killed for the timeout on this host.
+    public var anyTimedOut: Bool { chr_load64(base + Self.slotCount * Self.slotWords) != 0 }
+
     /// Sets the resident set the master measured for slot `index`.
     public func setResidentBytes(_ index: Int, _ bytes: UInt64) {
         chr_store64_relaxed(words(index) + Word.residentBytes, bytes)
@@ -154,7 +183,7 @@ public struct Scoreboard: @unchecked Sendable {
             index: index, pid: pid_t(truncatingIfNeeded: pid), state: state, consistent: consistent,
             requestStart: copy[Word.requestStart], served: copy[Word.served], lastDuration: copy[Word.lastDuration],
             lastStatus: Int(copy[Word.lastStatus]), residentBytes: copy[Word.residentBytes],
-            startedAt: copy[Word.startedAt], serial: copy[Word.serial],
+            startedAt: copy[Word.startedAt], serial: copy[Word.serial], retryKey: copy[Word.retryKey],
             method: text(Word.method, Word.methodBytes), requestID: text(Word.requestID, Word.requestIDBytes),
             path: text(Word.path, Word.pathBytes))
     }
@@ -207,12 +236,13 @@ public struct Scoreboard: @unchecked Sendable {
 
         /// The request read, the application runs it. The start stays the one of
         /// ``beginReading(now:)``.
-        public func beginRequest(method: String, path: String, requestID: String) {
+        public func beginRequest(method: String, path: String, requestID: String, retryKey: UInt64 = 0) {
             var method = method
             var path = path
             var requestID = requestID
             write {
                 chr_store64_relaxed(words + Word.state, State.busy.rawValue)
+                chr_store64_relaxed(words + Word.retryKey, retryKey)
                 method.withUTF8 {
                     _ = chr_store_text(words + Word.method, UInt64(Word.methodBytes), $0.baseAddress, UInt64($0.count))
                 }
@@ -260,6 +290,8 @@ public struct Scoreboard: @unchecked Sendable {
         public var startedAt: UInt64
         /// Counts the requests begun: with the pid, names the request in hand.
         public var serial: UInt64
+        /// The hash of the id nginx gives the request and any retry of it.
+        public var retryKey: UInt64
         public var method: String
         public var requestID: String
         public var path: String

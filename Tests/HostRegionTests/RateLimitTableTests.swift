@@ -10,7 +10,7 @@ import Testing
 #endif
 
 /// Words of anonymous shared memory that forked children write their results into.
-struct SharedWords {
+struct SharedWords: @unchecked Sendable {
     let words: UnsafeMutablePointer<UInt64>
     let count: Int
 

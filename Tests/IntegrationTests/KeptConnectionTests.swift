@@ -185,7 +185,7 @@ struct KeptConnectionTests {
             "warnings: \(log.split(separator: "\n").filter { $0.contains("level=warning") })")
     }
 
-    @Test("kill -9 of a worker under GET and POST load: only its request in flight fails")
+    @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")
     func killedWorkerLosesOnlyItsRequest() throws {
         var environment = AccountsTests.environment
         environment["TESTING"] = "true"
@@ -211,8 +211,22 @@ struct KeptConnectionTests {
         #expect(posts.waitFor(posts.statuses.all.count + 50))
         posts.stop()
         gets.stop()
+        // A GET nginx had sent to the victim is retried on another worker when it went on a
+        // reused connection; one that reached the victim some other way fails with it. So a
+        // GET may fail only as a 502 whose cause nginx logged as the victim's connection
+        // breaking, and only the one or two the victim could have had in hand.
         let getStatuses = gets.statuses.all
-        #expect(getStatuses.allSatisfy { $0 == 200 }, "GET statuses: \(Set(getStatuses))")
+        let failedGets = getStatuses.filter { $0 != 200 }
+        let nginxErrors = service.nginxErrors()
+        let brokenConnections = nginxErrors.split(separator: "\n").filter { line in
+            line.contains("upstream") && !line.contains("while connecting to upstream")
+                && ["prematurely closed", "reset by peer", "Broken pipe"].contains { line.contains($0) }
+        }
+        #expect(
+            failedGets.allSatisfy { $0 == 502 } && failedGets.count <= 2
+                && failedGets.count <= brokenConnections.count,
+            "GET statuses: \(Set(getStatuses)), failed: \(failedGets); nginx: \(nginxErrors)")
+        if !failedGets.isEmpty { print("kill -9 under load: \(failedGets.count) GET in flight on the victim failed") }
         #expect(posts.statuses.all.allSatisfy { $0 == 201 }, "POST statuses: \(Set(posts.statuses.all))")
         let listed = try TasksTests.list(service, token: token)
         #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(posts.ids.all))

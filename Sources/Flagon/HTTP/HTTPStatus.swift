@@ -31,6 +31,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static let tooManyRequests = HTTPStatus(code: 429)
     public static let internalServerError = HTTPStatus(code: 500)
     public static let serviceUnavailable = HTTPStatus(code: 503)
+    public static let gatewayTimeout = HTTPStatus(code: 504)
 
     /// The reason phrase RFC 9110 (and RFC 6585 for 428/429/431) gives a code.
     public static func standardReasonPhrase(for code: Int) -> String {

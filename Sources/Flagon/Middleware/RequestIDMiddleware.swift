@@ -2,15 +2,15 @@
 
 import Synchronization
 
-/// Accepts a well-formed incoming `X-Request-Id` or makes a fresh one (unless the transport
-/// already set `Request.id`), and sets it and
+/// Accepts a well-formed incoming `X-Request-Id`, else takes the transport's id of the
+/// request (nginx's `$request_id`) or makes a fresh one, and sets it and
 /// `X-Content-Type-Options: nosniff` on every response, errors included.
 public struct RequestIDMiddleware: Middleware {
     public init() {}
 
     public func respond(to request: Request, next: Responder) async throws -> Response {
         var request = request
-        if request.id.isEmpty { request.id = Self.id(for: request) }
+        request.id = Self.id(for: request)
         var response = try await next(request)
         response.headers.reserveCapacity(response.headers.count + 2)
         response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
@@ -20,12 +20,11 @@ public struct RequestIDMiddleware: Middleware {
         return response
     }
 
-    /// The request's own well-formed `X-Request-Id`, else a fresh one. A transport that
-    /// needs the id before the application runs (the scoreboard) sets `Request.id` with
-    /// this, and the middleware keeps it.
+    /// The request's own well-formed `X-Request-Id`, else the id its transport gave it
+    /// (nginx's `$request_id`), else a fresh one.
     public static func id(for request: Request) -> String {
         if let incoming = request.headers["X-Request-Id"], isValid(incoming) { return incoming }
-        return generate()
+        return request.id.isEmpty ? generate() : request.id
     }
 
     /// 1 to 128 characters of `[A-Za-z0-9._-]`.

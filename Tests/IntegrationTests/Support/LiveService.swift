@@ -236,6 +236,12 @@ final class LiveService: @unchecked Sendable {
         (try? String(contentsOf: masterLog, encoding: .utf8)) ?? ""
     }
 
+    /// What nginx logged to its error log so far.
+    func nginxErrors() -> String {
+        let path = directory.appendingPathComponent("nginx/error.log").path
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
     /// Sends a signal to the master.
     func signalMaster(_ signal: Int32) {
         if let master { kill(master.processIdentifier, signal) }
