@@ -133,6 +133,7 @@ public struct Worker {
 
         func run() async -> Exit {
             while true {
+                if Signals.takeReopenRequest() { LogFile.reopen(logger: logger) }
                 if exit == nil {
                     let signal = Signals.shutdownSignal
                     if signal != 0 {

@@ -14,6 +14,7 @@ struct Serve: ParsableCommand {
         discussion: """
             Without --socket or --bind, takes the socket systemd passes (LISTEN_FDS).
             SIGTERM/SIGINT stop gracefully, SIGHUP replaces the workers gracefully.
+            SIGUSR1 reopens --log-file, in the master and every worker.
             """
     )
 
@@ -51,6 +52,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds in-flight requests get to finish on stop.")
     var gracefulTimeout: Double = 30
 
+    @Option(help: "Append the master's and workers' log to this file (created 0640); SIGUSR1 reopens it.")
+    var logFile: String?
+
     func validate() throws {
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
@@ -66,6 +70,11 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        if let logFile {
+            do { try LogFile.redirectStandardError(to: logFile) } catch {
+                Startup.fail(Startup.logger("tasks-api"), error)
+            }
+        }
         let logger = Startup.logger("tasks-api.master")
         let readTimeout: Double
         do {
@@ -124,7 +133,7 @@ struct Serve: ParsableCommand {
                 workerExecutable: Master.currentExecutable(),
                 workerArguments: [
                     "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
-                ],
+                ] + (logFile.map { ["--log-file", $0] } ?? []),
                 onAbnormalExit: { region.bumpRevocationGeneration() }),
             logger: logger)
         let status = master.run()
