@@ -52,13 +52,14 @@ public struct Master {
     let listener: Listener
     let options: Options
     let logger: Logger
-    private var workers: [pid_t: WorkerProcess] = [:]
-    private var stopping = false
+    var workers: [pid_t: WorkerProcess] = [:]
+    var stopping = false
     private var stopDeadline = 0.0
     private var exitStatus: Int32 = 0
     private var respawnNotBefore = 0.0
     private var quickFailures = 0
     private var nextMemoryCheck = 0.0
+    var systemd = Systemd()
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -73,7 +74,7 @@ public struct Master {
 
     /// Runs until stopped; returns the process exit status.
     public mutating func run() -> Int32 {
-        var signals = Signals.makeSet(Signals.control + [SIGCHLD])
+        var signals = Signals.makeSet(Signals.control + [SIGCHLD, Signals.reopenLogs])
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         logger.info(
             "master started",
@@ -82,6 +83,7 @@ public struct Master {
                 "max_requests": "\(options.maxRequests)", "max_worker_rss_mib": "\(options.maxWorkerRSS)",
                 "graceful_timeout": "\(options.gracefulTimeout)",
             ])
+        startSystemd()
         fillPool()
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
@@ -92,6 +94,8 @@ public struct Master {
                 beginStop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
             case SIGHUP:
                 reload()
+            case Signals.reopenLogs:
+                reopenLogs()
             default:
                 break
             }
@@ -102,6 +106,7 @@ public struct Master {
                 retireOversizedWorkers()
                 fillPool()
             }
+            tendSystemd()
         }
         listener.close()
         logger.info("master stopped", metadata: ["status": "\(exitStatus)"])
@@ -181,6 +186,7 @@ public struct Master {
             !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=")
         }
         environment.append("TASKS_API_MASTER_PID=\(getpid())")
+        prepareSpawnForSystemd(&actions, &environment)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -247,6 +253,7 @@ public struct Master {
         guard !stopping else { return }
         stopping = true
         stopDeadline = Self.now() + options.gracefulTimeout
+        notifyStopping()
         logger.info(
             "stopping: workers finish their requests",
             metadata: ["reason": "\(reason)", "graceful_timeout": "\(options.gracefulTimeout)"])
@@ -255,6 +262,7 @@ public struct Master {
 
     private mutating func reload() {
         logger.info("reloading: starting new workers, retiring the old ones")
+        notifyReloading()
         let old = Array(workers.keys)
         for pid in old { workers[pid]?.retiring = true }
         respawnNotBefore = 0

@@ -88,6 +88,7 @@ public struct Worker {
     public func run(listenSocket: Int32 = 0) async -> Exit {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
+        WorkerReadiness.announce()
         let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
         return await loop.run()
     }

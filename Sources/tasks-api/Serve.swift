@@ -15,6 +15,8 @@ struct Serve: ParsableCommand {
             Without --socket or --bind, takes the socket systemd passes (LISTEN_FDS).
             SIGTERM/SIGINT stop gracefully, SIGHUP replaces the workers gracefully.
             SIGUSR1 reopens --log-file, in the master and every worker.
+            Under systemd (NOTIFY_SOCKET), sends READY=1 once a worker serves, STATUS=,
+            RELOADING=1, STOPPING=1, and WATCHDOG=1 when WatchdogSec= is set.
             """
     )
 
