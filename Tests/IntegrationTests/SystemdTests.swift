@@ -71,12 +71,20 @@ struct SystemdTests {
         private let lifeline: Lifeline
         private var exitStatus: Int32?
 
-        init(executable: String, arguments: [String], environment: [String: String]) throws {
+        /// With `journal`, its output file stands in for the journal: JOURNAL_STREAM names it.
+        init(executable: String, arguments: [String], environment: [String: String], journal: Bool = false) throws {
             directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("tasks-api-systemd-\(getpid())-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             lifeline = try Lifeline(cleaning: directory)
             log = directory.appendingPathComponent("master.log").path
+            var environment = environment
+            if journal {
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
+                var status = stat()
+                guard stat(log, &status) == 0 else { throw HTTPClientError(description: "stat \(log)") }
+                environment["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+            }
             pid = try Processes.spawn(
                 executable: executable, arguments: arguments, environment: environment,
                 fileActions: [
@@ -239,6 +247,51 @@ struct SystemdTests {
         #expect(notify.waitFor("STOPPING=1") != nil)
         #expect(master.waitForExit(seconds: 20) == 0, "\(master.output)")
         #expect(!notify.lines.contains("WATCHDOG=1"), "received \(notify.lines)")
+    }
+
+    @Test("with stderr the journal's stream, the master's and workers' lines start with their syslog priority")
+    func journalPriorities() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tasks-api-journal-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let master = try Master(
+            executable: Paths.binary,
+            arguments: ["serve", "--socket", directory.appendingPathComponent("pool.sock").path, "--workers", "1"],
+            environment: Self.environment(directory, ["LOG_LEVEL": "debug"]), journal: true)
+        defer { master.stop() }
+
+        let started = Processes.waitUntil(seconds: 20) {
+            master.output.contains(#"<7>"#) && master.output.contains(#"msg="worker ready""#)
+        }
+        #expect(started, "\(master.output)")
+        kill(master.pid, SIGTERM)
+        #expect(master.waitForExit(seconds: 20) == 0, "\(master.output)")
+        let lines = master.output.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.contains(#/^<[0-7]>ts=/#) }, "\(master.output)")
+        #expect(lines.contains { $0.hasPrefix("<6>") && $0.contains(#"msg="master started""#) })
+        #expect(lines.contains { $0.hasPrefix("<7>") && $0.contains("logger=tasks-api.worker") })
+    }
+
+    @Test("a production pool starts with its secrets only as systemd credentials")
+    func credentialsInProduction() throws {
+        let credentials = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tasks-api-credentials-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: credentials) }
+        for key in ["SECRET_KEY", "JWT_SECRET_KEY"] {
+            let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() + "\n"
+            try Data(secret.utf8).write(to: credentials.appendingPathComponent(key))
+        }
+        // Empty variables, as deploy/env.example ships them: the credentials win.
+        let service = try LiveService.start(
+            .master(workers: 1, arguments: []),
+            environment: [
+                "APP_ENV": "production", "CREDENTIALS_DIRECTORY": credentials.path, "SECRET_KEY": "",
+                "JWT_SECRET_KEY": "",
+            ])
+        defer { service.stop() }
+        #expect(try service.client.get("/api/hello").status == 200)
     }
 
     /// The lines of a file that hold every fragment.
