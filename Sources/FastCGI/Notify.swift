@@ -20,7 +20,7 @@
 public final class Notifier: @unchecked Sendable {
     // Immutable after init; the descriptor is closed only in deinit.
     private let fd: Int32
-    private var address: sockaddr_un
+    private let address: sockaddr_un
     private let addressLength: socklen_t
     /// The socket's name as given, for log lines.
     public let socketName: String
@@ -57,6 +57,7 @@ public final class Notifier: @unchecked Sendable {
     @discardableResult
     public func send(_ state: String) -> Bool {
         var bytes = Array(state.utf8)
+        var address = self.address
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                 sendto(fd, &bytes, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), socketAddress, addressLength)
