@@ -1,6 +1,6 @@
 # tasks-api: the two commands of the README, and the checks CI runs.
 
-.PHONY: run test bench build lint format check-nginx deps fuzz
+.PHONY: run test bench build lint format check-nginx check-systemd deps fuzz
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -10,7 +10,8 @@ run:
 	scripts/run
 
 # Install what is missing and run every test: unit, integration (real nginx and
-# workers), the nginx config check, the OpenAPI document through openapi-spec-validator,
+# workers), the nginx config check, systemd-analyze verify on the units, the
+# OpenAPI document through openapi-spec-validator,
 # schemathesis against the live service through nginx, a short libFuzzer pass of every
 # fuzz target from the committed seeds, and the format lint.
 test:
@@ -18,6 +19,7 @@ test:
 	swift build --build-tests
 	swift test 2>&1 | tee .build/swift-test.log
 	scripts/check-nginx-configs
+	scripts/check-systemd-units
 	scripts/check-openapi
 	scripts/check-schemathesis
 	scripts/fuzz check
@@ -45,6 +47,9 @@ format:
 
 check-nginx:
 	scripts/check-nginx-configs
+
+check-systemd:
+	scripts/check-systemd-units
 
 deps:
 	scripts/install-deps test

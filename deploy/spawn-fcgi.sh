@@ -25,6 +25,13 @@
 #                  Unset: they stay root (a warning says so). That user must
 #                  be able to write INSTANCE_PATH.
 #   MIGRATE=0      skip `tasks-api migrate` before spawning
+#   LOG_FILE       the workers' log (default: SOCKET without .sock, plus .log:
+#                  run/tasks-api.log). spawn-fcgi points a forked worker's
+#                  stdout and stderr at /dev/null, so each worker appends its
+#                  lines to this file itself (`tasks-api worker --log-file`;
+#                  created 0640, owned by FCGI_USER when set). SIGUSR1 makes
+#                  the workers reopen it after a rotation:
+#                    kill -USR1 $(cat SOCKET.pids)
 #
 # Socket permissions (spawn-fcgi would otherwise make it 0640, owned by the
 # workers' user, and nginx could not connect):
@@ -68,6 +75,11 @@ fi
 export INSTANCE_PATH=${INSTANCE_PATH:-$root_dir/instance}
 mkdir -p "$INSTANCE_PATH" "$(dirname "$socket")"
 
+log_file=${LOG_FILE:-${socket%.sock}.log}
+[[ $log_file == /* ]] || log_file=$PWD/$log_file     # the workers run in $root_dir
+mkdir -p "$(dirname "$log_file")"
+[[ -e $log_file ]] || (umask 027 && : >>"$log_file")
+
 args=(-s "$socket" -M 0660 -F "$workers" -d "$root_dir")
 as_user=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -85,6 +97,7 @@ if [[ $(id -u) -eq 0 ]]; then
         id "$FCGI_USER" >/dev/null || exit 1
         args+=(-u "$FCGI_USER" -g "$(id -gn "$FCGI_USER")" -U "$FCGI_USER" -G "$nginx_group")
         as_user=(runuser -u "$FCGI_USER" --)
+        chown "$FCGI_USER" "$log_file"
     else
         echo "spawn-fcgi.sh: warning: workers run as root; set FCGI_USER=<user> to drop privileges" >&2
         args+=(-G "$nginx_group")
@@ -99,7 +112,7 @@ fi
 
 # spawn-fcgi refuses a socket that something still listens on, and replaces
 # a stale one.
-output=$(spawn-fcgi "${args[@]}" -- "$binary" worker 2>&1) || {
+output=$(spawn-fcgi "${args[@]}" -- "$binary" worker --log-file "$log_file" 2>&1) || {
     printf '%s\n' "$output" >&2
     echo "spawn-fcgi.sh: spawn-fcgi failed" >&2
     exit 1
@@ -113,4 +126,5 @@ tr ' ' '\n' <<<"$pids" >"$socket.pids"
 
 echo "socket:  $socket ($(stat -c '%A %U:%G' "$socket"))"
 echo "workers: $pids"
+echo "log:     $log_file    (reopen after rotating: kill -USR1 $pids)"
 echo "stop:    kill $pids    # or: kill \$(cat $socket.pids)"

@@ -47,11 +47,37 @@ extension Master {
             }
         }
         let seconds = Self.now()
+        loadSummary.update(region: region, now: seconds)
         guard seconds >= nextResidentUpdate else { return }
         nextResidentUpdate = seconds + Self.memoryCheckInterval
         for worker in workers.values where worker.slot >= 0 {
             guard let resident = Self.residentBytes(of: worker.pid) else { continue }
             region.scoreboard.setResidentBytes(worker.slot, resident)
+        }
+    }
+
+    /// Busy and idle workers and the requests per second over the last interval, from the
+    /// scoreboard and the host's counters: the `STATUS=` text `systemctl status` shows.
+    struct LoadSummary {
+        static let interval = 5.0
+        var text = ""
+        var sampledAt = 0.0
+        var requests: UInt64 = 0
+
+        mutating func update(region: HostRegion, now: Double) {
+            guard now >= sampledAt + Self.interval else { return }
+            let total = region.metrics.rows().reduce(0) { $0 + $1.requests }
+            let slots = region.scoreboard.snapshots()
+            let busy = slots.filter { $0.state == .busy || $0.state == .reading }.count
+            let idle = slots.filter { $0.state == .idle }.count
+            var text = "\(busy) busy, \(idle) idle"
+            if sampledAt > 0 {
+                let rate = Double(total &- requests) / (now - sampledAt)
+                text += ", \(Int(rate.rounded())) req/s"
+            }
+            self.text = text
+            sampledAt = now
+            requests = total
         }
     }
 

@@ -68,7 +68,7 @@ public struct Master {
     let options: Options
     let logger: Logger
     var workers: [pid_t: WorkerProcess] = [:]
-    private var stopping = false
+    var stopping = false
     private var stopDeadline = 0.0
     private var exitStatus: Int32 = 0
     private var respawnNotBefore = 0.0
@@ -77,6 +77,9 @@ public struct Master {
     /// Set once the first set of workers has been started: later starts are restarts.
     var filledOnce = false
     var nextResidentUpdate = 0.0
+    /// Busy and idle workers and requests per second, for systemd's `STATUS=`.
+    var loadSummary = LoadSummary()
+    var systemd = Systemd()
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -91,7 +94,7 @@ public struct Master {
 
     /// Runs until stopped; returns the process exit status.
     public mutating func run() -> Int32 {
-        var signals = Signals.makeSet(Signals.control + [SIGCHLD])
+        var signals = Signals.makeSet(Signals.control + [SIGCHLD, Signals.reopenLogs])
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         logger.info(
             "master started",
@@ -101,6 +104,7 @@ public struct Master {
                 "graceful_timeout": "\(options.gracefulTimeout)", "timeout": "\(options.requestTimeout)",
                 "slow_log": "\(options.slowLog)",
             ])
+        startSystemd()
         fillPool()
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
@@ -111,6 +115,8 @@ public struct Master {
                 beginStop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
             case SIGHUP:
                 reload()
+            case Signals.reopenLogs:
+                reopenLogs()
             default:
                 break
             }
@@ -122,6 +128,7 @@ public struct Master {
                 retireOversizedWorkers()
                 fillPool()
             }
+            tendSystemd()
         }
         listener.close()
         logger.info("master stopped", metadata: ["status": "\(exitStatus)"])
@@ -207,6 +214,7 @@ public struct Master {
         environment.append("TASKS_API_MASTER_PID=\(getpid())")
         environment = environment.filter { !$0.hasPrefix(Worker.Monitor.slotVariable + "=") }
         if slot >= 0 { environment.append("\(Worker.Monitor.slotVariable)=\(slot)") }
+        prepareSpawnForSystemd(&actions, &environment)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -281,6 +289,7 @@ public struct Master {
         guard !stopping else { return }
         stopping = true
         stopDeadline = Self.now() + options.gracefulTimeout
+        notifyStopping()
         logger.info(
             "stopping: workers finish their requests",
             metadata: ["reason": "\(reason)", "graceful_timeout": "\(options.gracefulTimeout)"])
@@ -289,6 +298,7 @@ public struct Master {
 
     private mutating func reload() {
         logger.info("reloading: starting new workers, retiring the old ones")
+        notifyReloading()
         let old = Array(workers.keys)
         for pid in old { workers[pid]?.retiring = true }
         respawnNotBefore = 0

@@ -10,19 +10,21 @@ import Synchronization
 public enum Signals {
     /// SIGTERM and SIGINT stop gracefully; SIGHUP reloads (master) or retires (worker).
     public static let control: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    /// SIGUSR1 reopens the log file (logrotate); it never stops a process.
+    public static let reopenLogs = SIGUSR1
 
-    /// Blocks the control signals in the calling thread. Called first thing in `main`, so
+    /// Blocks the control signals and SIGUSR1 in the calling thread. Called first thing in `main`, so
     /// every thread the process later starts inherits the mask: the master can `sigwait`,
     /// and a worker receives them only where it unblocks them, around its `poll`.
     public static func blockControlSignals() {
-        var set = makeSet(control)
+        var set = makeSet(control + [reopenLogs])
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
     }
 
     /// Restores default delivery, for short-lived commands such as `migrate`.
     public static func unblockControlSignals() {
-        var set = makeSet(control)
+        var set = makeSet(control + [reopenLogs])
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
@@ -69,6 +71,7 @@ public enum Signals {
             action.sa_flags = 0
             sigaction(signal, &action, nil)
         }
+        installReopenHandler()
         return ends[0]
     }
 
@@ -80,14 +83,40 @@ public enum Signals {
 
     /// Lets the control signals in on this thread (only while it waits in `poll`).
     static func openWindow() {
-        var set = makeSet(control)
+        var set = makeSet(control + [reopenLogs])
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Keeps them pending again while a request is handled: libfcgi's reads and writes
     /// do not retry on EINTR.
     static func closeWindow() {
-        var set = makeSet(control)
+        var set = makeSet(control + [reopenLogs])
         pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+}
+
+extension Signals {
+    private static let reopenFlag = Atomic<Bool>(false)
+
+    /// Whether SIGUSR1 arrived since the last call; clears it.
+    static func takeReopenRequest() -> Bool {
+        reopenFlag.exchange(false, ordering: .relaxed)
+    }
+
+    /// SIGUSR1 wakes the worker's poll like a control signal but only asks for the log
+    /// file to be reopened, between requests.
+    static func installReopenHandler() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            Signals.reopenFlag.store(true, ordering: .relaxed)
+            let writer = Signals.wakeWriter.load(ordering: .relaxed)
+            if writer >= 0 {
+                var byte: UInt8 = 1
+                _ = write(writer, &byte, 1)
+            }
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(reopenLogs, &action, nil)
     }
 }

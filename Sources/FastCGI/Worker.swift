@@ -127,6 +127,7 @@ public struct Worker {
     public func run(listenSocket: Int32 = 0) async -> Exit {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
+        WorkerReadiness.announce()
         let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
         return await loop.run()
     }
@@ -172,6 +173,7 @@ public struct Worker {
 
         func run() async -> Exit {
             while true {
+                if Signals.takeReopenRequest() { LogFile.reopen(logger: logger) }
                 if exit == nil {
                     let signal = Signals.shutdownSignal
                     if signal != 0 {

@@ -14,6 +14,9 @@ struct Serve: ParsableCommand {
         discussion: """
             Without --socket or --bind, takes the socket systemd passes (LISTEN_FDS).
             SIGTERM/SIGINT stop gracefully, SIGHUP replaces the workers gracefully.
+            SIGUSR1 reopens --log-file, in the master and every worker.
+            Under systemd (NOTIFY_SOCKET), sends READY=1 once a worker serves, STATUS=,
+            RELOADING=1, STOPPING=1, and WATCHDOG=1 when WatchdogSec= is set.
             """
     )
 
@@ -62,6 +65,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds in-flight requests get to finish on stop.")
     var gracefulTimeout: Double = 30
 
+    @Option(help: "Append the master's and workers' log to this file (created 0640); SIGUSR1 reopens it.")
+    var logFile: String?
+
     func validate() throws {
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
@@ -81,6 +87,11 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        if let logFile {
+            do { try LogFile.redirectStandardError(to: logFile) } catch {
+                Startup.fail(Startup.logger("tasks-api"), error)
+            }
+        }
         let logger = Startup.logger("tasks-api.master")
         let readTimeout: Double
         do {
@@ -137,7 +148,7 @@ struct Serve: ParsableCommand {
             workerExecutable: Master.currentExecutable(),
             workerArguments: [
                 "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
-            ],
+            ] + (logFile.map { ["--log-file", $0] } ?? []),
             onAbnormalExit: { region.bumpRevocationGeneration() })
         options.region = region
         options.requestTimeout = timeout ?? settings.requestTimeout

@@ -29,6 +29,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Connections kept open for nginx to reuse while a request is served on one of them (0: none).")
     var keptConnections: Int = Worker.defaultKeptConnections
 
+    @Option(help: "Append the log to this file (created 0640) instead of stderr; SIGUSR1 reopens it.")
+    var logFile: String?
+
     func validate() throws {
         if !Worker.isValidKeptConnections(keptConnections) {
             throw ValidationError("--kept-connections must be 0 to 1024")
@@ -39,6 +42,11 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let logFile {
+            do { try LogFile.redirectStandardError(to: logFile) } catch {
+                Startup.fail(Startup.logger("tasks-api"), error, status: Worker.bootFailureStatus)
+            }
+        }
         let logger = Startup.logger("tasks-api.worker")
         // Under a master, leave with it: a worker must never outlive its supervisor.
         let master = ProcessInfo.processInfo.environment["TASKS_API_MASTER_PID"].flatMap(Int32.init)

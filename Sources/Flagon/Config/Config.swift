@@ -1,4 +1,4 @@
-// Layered configuration: caller overrides > environment > instance/config.json > defaults.
+// Layered configuration: caller overrides > systemd credentials > environment > instance/config.json > defaults.
 
 import Configuration
 import SystemPackage
@@ -11,8 +11,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The application's configuration, read in layers as Flask's `app.config` is built:
-/// values passed by the caller (tests) win over environment variables, which win over the
-/// instance file `config.json`, which wins over the defaults the application declares.
+/// values passed by the caller (tests) win over systemd credentials (secrets only), which win
+/// over environment variables, which win over the instance file `config.json`, which wins
+/// over the defaults the application declares.
 ///
 /// Keys are the upper-case names of the API contract (`SECRET_KEY`, `MAX_CONTENT_LENGTH`).
 /// Typed getters throw ``ConfigError`` for a value that is present but malformed, so a
@@ -27,7 +28,9 @@ public struct Config: Sendable {
     ///   - overrides: values that win over everything (the test fixture's `test_config`).
     ///   - environment: the process environment; pass a dictionary to isolate tests.
     ///   - instancePath: the instance folder; `INSTANCE_PATH` or `./instance` when nil.
-    ///   - secretKeys: keys whose values are redacted wherever configuration is reported.
+    ///   - secretKeys: keys whose values are redacted wherever configuration is reported, and
+    ///     which are also read from systemd credentials (`CREDENTIALS_DIRECTORY` in
+    ///     `environment`, a file per key), winning over the environment.
     public static func load(
         overrides: [String: String] = [:],
         environment: [String: String],
@@ -44,6 +47,15 @@ public struct Config: Sendable {
                 values: Dictionary(
                     uniqueKeysWithValues: overrides.map { key, value in
                         (AbsoluteConfigKey([key]), ConfigValue(.string(value), isSecret: secretKeys.contains(key)))
+                    })))
+        let credentials = try Credentials.values(
+            keys: secretKeys, directory: environment[Credentials.directoryVariable])
+        providers.append(
+            InMemoryProvider(
+                name: "credentials",
+                values: Dictionary(
+                    uniqueKeysWithValues: credentials.map { key, value in
+                        (AbsoluteConfigKey([key]), ConfigValue(.string(value), isSecret: true))
                     })))
         providers.append(
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets))

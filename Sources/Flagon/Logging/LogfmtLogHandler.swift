@@ -10,6 +10,9 @@ import Logging
 
 /// Writes `ts=… level=info msg=request method=GET …` lines to standard error.
 ///
+/// When standard error is the journal's stream, each line starts with its syslog priority
+/// (`<3>` for an error, sd-daemon(3)), so `journalctl -p err` selects by level.
+///
 /// Each line goes out in one `write(2)`, so lines from several worker processes sharing
 /// the master's stderr (or the journal) never interleave.
 ///
@@ -34,15 +37,18 @@ public struct LogfmtLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let (seconds, milliseconds) = Self.now()
-        Self.writeAll(render(event: event, seconds: seconds, milliseconds: milliseconds, pid: getpid()))
+        Self.writeAll(
+            render(
+                event: event, seconds: seconds, milliseconds: milliseconds, pid: getpid(),
+                journal: Self.writesToJournal))
     }
 
-    /// The line of `event`, newline included.
-    func render(event: LogEvent, seconds: Int64, milliseconds: Int, pid: Int32) -> [UInt8] {
+    /// The line of `event`, newline included; with `journal`, its priority prefix first.
+    func render(event: LogEvent, seconds: Int64, milliseconds: Int, pid: Int32, journal: Bool = false) -> [UInt8] {
         let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         var line = head(
             level: event.level, message: event.message.description, seconds: seconds, milliseconds: milliseconds,
-            pid: pid)
+            pid: pid, journal: journal)
         for key in merged.keys.sorted() {
             Self.appendField(key, merged[key]!.description, to: &line)
         }
@@ -57,24 +63,34 @@ public struct LogfmtLogHandler: LogHandler {
         let (seconds, milliseconds) = Self.now()
         Self.writeAll(
             renderLine(
-                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: getpid(), fields))
+                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: getpid(),
+                journal: Self.writesToJournal, fields))
     }
 
     /// The bytes of ``writeLine(level:message:fields:)``, newline included.
     func renderLine(
-        level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32,
+        level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32, journal: Bool = false,
         _ fields: (inout LogfmtFields) -> Void
     ) -> [UInt8] {
         var collected = LogfmtFields(
-            line: head(level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: pid))
+            line: head(
+                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: pid,
+                journal: journal))
         fields(&collected)
         collected.line.append(UInt8(ascii: "\n"))
         return collected.line
     }
 
-    private func head(level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32) -> [UInt8] {
+    private func head(
+        level: Logger.Level, message: String, seconds: Int64, milliseconds: Int, pid: Int32, journal: Bool
+    ) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(256)
+        if journal {
+            line.append(UInt8(ascii: "<"))
+            line.append(UInt8(ascii: "0") + Self.syslogPriority(level))
+            line.append(UInt8(ascii: ">"))
+        }
         line.append(contentsOf: "ts=".utf8)
         RFC3339.append(seconds: seconds, milliseconds: milliseconds, to: &line)
         line.append(contentsOf: " level=".utf8)
