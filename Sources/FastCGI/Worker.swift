@@ -88,8 +88,20 @@ public struct Worker {
     public func run(listenSocket: Int32 = 0) async -> Exit {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
+        Self.reportReady()
         let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
         return await loop.run()
+    }
+
+    /// Tells the master, when it named a readiness pipe, that this worker is about to serve:
+    /// a reload retires the old workers only then. The PID fits one atomic pipe write.
+    static func reportReady() {
+        guard let text = getenv(Master.readyDescriptorVariable), let fd = Int32(String(cString: text)), fd > 2 else {
+            return
+        }
+        var pid = getpid()
+        _ = write(fd, &pid, MemoryLayout<pid_t>.size)
+        close(fd)
     }
 
     /// One open connection and its libfcgi request.
