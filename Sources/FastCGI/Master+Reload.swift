@@ -242,7 +242,7 @@ extension Master {
             return true
         }
         let lines = String(decoding: current.output, as: UTF8.self).split(whereSeparator: \.isNewline)
-        var metadata: Logger.Metadata = ["error": "\(lines.last.map(String.init) ?? "")"]
+        var metadata: Logger.Metadata = ["error": "\(Self.message(ofLogLine: lines.last.map(String.init) ?? ""))"]
         if (status & 0x7f) == 0 {
             metadata["exit_status"] = "\((status >> 8) & 0xff)"
         } else {
@@ -332,6 +332,33 @@ extension Master {
         logger.error(
             "upgrade failed: cannot execute the binary; the master and its workers keep running",
             metadata: ["error": "\(String(cString: strerror(code)))", "executable": "\(options.workerExecutable)"])
+    }
+
+    /// The `msg` field of a logfmt line (the check logs its failure as one), else the line:
+    /// so the master's error line does not nest another whole line.
+    static func message(ofLogLine line: String) -> String {
+        guard let start = line.range(of: " msg=\"")?.upperBound else { return line }
+        var message = ""
+        var escaped = false
+        for character in line[start...] {
+            if escaped {
+                // The handler's escapes, undone: the master's handler applies them again.
+                switch character {
+                case "n": message.append("\n")
+                case "r": message.append("\r")
+                case "t": message.append("\t")
+                default: message.append(character)
+                }
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                return message
+            } else {
+                message.append(character)
+            }
+        }
+        return line
     }
 
     /// Reads what `fd` has now, keeping the last ``checkOutputTail`` bytes.

@@ -47,6 +47,15 @@ struct MasterReloadTests {
         #expect(master.workers[102]?.ready == true)
     }
 
+    @Test("a check's failure is logged by its message, not its whole log line")
+    func checkFailureMessage() {
+        let line = #"ts=2026-01-01T00:00:00Z level=critical pid=7 msg="cannot start: a \"quoted\" value" extra=1"#
+        #expect(Master.message(ofLogLine: line) == #"cannot start: a "quoted" value"#)
+        #expect(Master.message(ofLogLine: #"level=error msg="two\nlines""#) == "two\nlines")
+        #expect(Master.message(ofLogLine: "exec failed: no such file") == "exec failed: no such file")
+        #expect(Master.message(ofLogLine: #"level=error msg="unterminated"#) == #"level=error msg="unterminated"#)
+    }
+
     @Test("an upgraded image adopts the listening socket it inherited, and only a listening one")
     func inheritedListener() throws {
         #expect(try Master.inheritedListener(.systemd) == nil, "not an upgrade: nothing inherited")
