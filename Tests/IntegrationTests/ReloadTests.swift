@@ -26,17 +26,28 @@ struct ReloadTests {
         }
 
         /// Puts a copy of the file at `source` in place.
+        ///
+        /// Copied by `cp`, in a process of its own: a descriptor open for writing in this
+        /// process could leak into a server another test starts meanwhile, and the kernel
+        /// refuses to execute a file open for writing anywhere (ETXTBSY).
         func install(contentsOf source: String) throws {
             let staged = path + ".new"
-            try? FileManager.default.removeItem(atPath: staged)
-            try FileManager.default.copyItem(atPath: source, toPath: staged)
+            let copied = try Processes.run("/bin/cp", [source, staged])
+            guard copied.status == 0 else { throw HTTPClientError(description: "cp: \(copied.output)") }
             try place(staged)
         }
 
-        /// Puts a shell script in place.
+        /// Puts a shell script in place, written through a close-on-exec descriptor (see above).
         func install(script: String) throws {
             let staged = path + ".new"
-            try script.write(toFile: staged, atomically: false, encoding: .utf8)
+            let fd = open(staged, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
+            guard fd >= 0 else {
+                throw HTTPClientError(description: "open \(staged): \(String(cString: strerror(errno)))")
+            }
+            let bytes = Array(script.utf8)
+            let written = write(fd, bytes, bytes.count)
+            close(fd)
+            guard written == bytes.count else { throw HTTPClientError(description: "short write to \(staged)") }
             try place(staged)
         }
 
