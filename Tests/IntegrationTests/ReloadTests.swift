@@ -336,4 +336,45 @@ struct ReloadTests {
         #expect(service.waitForMaster(seconds: 30) == 0)
         #expect(!FileManager.default.fileExists(atPath: service.socketPath))
     }
+
+    @Test("SIGUSR2 whose execve fails: logged, and the master and its workers keep serving")
+    func failedUpgradeKeepsRunning() throws {
+        let binary = try BinaryCopy()
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: []), environment: AccountsTests.environment, binary: binary.path)
+        defer { service.stop() }
+        let token = try TasksTests.token(service, "fay")
+        let load = MixedLoad(service, token: token)
+        defer { load.stop() }
+        #expect(load.advance(by: 20))
+        let before = Set(service.workerPIDs())
+
+        // A release whose check passes but that cannot be executed afterwards.
+        try binary.install(
+            script: """
+                #!/bin/sh
+                '\(Paths.binary)' "$@" || exit $?
+                [ "$1" = migrate ] && chmod a-x "$0"
+                exit 0
+                """)
+        service.signalMaster(SIGUSR2)
+        let failure = try #require(
+            service.waitForLogLine(containing: ["upgrade failed: cannot execute the binary"], seconds: 60),
+            "log:\n\(service.log())")
+        #expect(failure.contains("level=error"))
+        #expect(failure.contains("Permission denied"), "\(failure)")
+        #expect(load.advance(by: 50))
+        #expect(service.master?.isRunning == true)
+        #expect(Set(service.workerPIDs()) == before)
+
+        // The same master still reloads, from a good binary.
+        try binary.install(contentsOf: Paths.binary)
+        service.signalMaster(SIGHUP)
+        #expect(service.waitForLogLine(containing: ["reload complete"], seconds: 60) != nil, "log:\n\(service.log())")
+        #expect(Self.waitForNewWorkers(service, replacing: before, count: 2))
+        #expect(load.advance(by: 20))
+        let (total, failed) = load.finish("upgrade whose execve fails, then a reload")
+        #expect(total > 100)
+        #expect(failed == 0)
+    }
 }
