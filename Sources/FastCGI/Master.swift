@@ -12,8 +12,10 @@ import Logging
 /// It starts `workers` copies of `worker command` with the listening socket as fd 0,
 /// replaces any that exit or are killed, and on SIGTERM/SIGINT stops them gracefully
 /// (they finish the request in flight) within the grace time, then kills what is left.
-/// SIGHUP starts a fresh set of workers and retires the old ones gracefully. A worker whose
-/// resident memory passes `maxWorkerRSS` is retired the same way and replaced.
+/// SIGHUP runs `reloadCheck`, starts a fresh set of workers and retires the old ones once
+/// the new ones are ready; SIGUSR2 does the same after `execve`ing the binary on disk in
+/// place (see `Master+Reload.swift`). A worker whose resident memory passes `maxWorkerRSS`
+/// is retired gracefully and replaced.
 /// It runs in one thread: signals are taken synchronously with `sigtimedwait`.
 public struct Master {
     public struct Options: Sendable {
@@ -37,10 +39,23 @@ public struct Master {
         public var requestTimeout: Double = 0
         /// Requests running longer than this many seconds are logged once (0: none).
         public var slowLog: Double = 0
+        /// Arguments of `workerExecutable` run before a reload or an upgrade (e.g. `migrate`,
+        /// which validates the settings and migrates): a non-zero exit keeps the old workers.
+        public var reloadCheck: [String]?
+        /// Seconds the check may take before it is killed and the reload abandoned.
+        public var reloadCheckTimeout: Double = 60
+        /// Seconds new workers get to report ready before the reload gives up on them.
+        public var readyTimeout: Double = 30
+        /// Arguments of `workerExecutable` that SIGUSR2 `execve`s this process with (nil:
+        /// no upgrade).
+        public var upgradeArguments: [String]?
+        /// Descriptors besides the listening socket that the upgraded image inherits.
+        public var inheritedDescriptors: [Int32] = []
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
-            workerArguments: [String], onAbnormalExit: (@Sendable () -> Void)? = nil
+            workerArguments: [String], onAbnormalExit: (@Sendable () -> Void)? = nil, reloadCheck: [String]? = nil,
+            upgradeArguments: [String]? = nil, inheritedDescriptors: [Int32] = []
         ) {
             self.workers = workers
             self.maxRequests = maxRequests
@@ -49,6 +64,9 @@ public struct Master {
             self.workerExecutable = workerExecutable
             self.workerArguments = workerArguments
             self.onAbnormalExit = onAbnormalExit
+            self.reloadCheck = reloadCheck
+            self.upgradeArguments = upgradeArguments
+            self.inheritedDescriptors = inheritedDescriptors
         }
     }
 
@@ -62,6 +80,8 @@ public struct Master {
         var timedOut = false
         /// The serial of its last request logged as slow.
         var slowSerial: UInt64 = 0
+        /// Reported through the readiness pipe that it is about to serve.
+        var ready = false
     }
 
     let listener: Listener
@@ -71,7 +91,7 @@ public struct Master {
     var stopping = false
     private var stopDeadline = 0.0
     private var exitStatus: Int32 = 0
-    private var respawnNotBefore = 0.0
+    var respawnNotBefore = 0.0
     private var quickFailures = 0
     var nextMemoryCheck = 0.0
     /// Set once the first set of workers has been started: later starts are restarts.
@@ -80,6 +100,8 @@ public struct Master {
     /// Busy and idle workers and requests per second, for systemd's `STATUS=`.
     var loadSummary = LoadSummary()
     var systemd = Systemd()
+    var replacement: Replacement?
+    var readiness: (read: Int32, write: Int32) = (-1, -1)
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -94,7 +116,7 @@ public struct Master {
 
     /// Runs until stopped; returns the process exit status.
     public mutating func run() -> Int32 {
-        var signals = Signals.makeSet(Signals.control + [SIGCHLD, Signals.reopenLogs])
+        var signals = Signals.makeSet(Signals.control + [SIGCHLD, Signals.reopenLogs, SIGUSR2])
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         logger.info(
             "master started",
@@ -104,22 +126,27 @@ public struct Master {
                 "graceful_timeout": "\(options.gracefulTimeout)", "timeout": "\(options.requestTimeout)",
                 "slow_log": "\(options.slowLog)",
             ])
+        readiness = Self.makeReadinessPipe()
         startSystemd()
+        adoptWorkersAfterUpgrade()
         fillPool()
         while true {
-            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            var timeout = timespec(tv_sec: 0, tv_nsec: replacement == nil ? 200_000_000 : 20_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
             reapChildren()
             switch signal {
             case SIGTERM, SIGINT:
                 beginStop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
             case SIGHUP:
-                reload()
+                beginReplacement(.reload)
+            case SIGUSR2:
+                beginReplacement(.upgrade)
             case Signals.reopenLogs:
                 reopenLogs()
             default:
                 break
             }
+            advanceReplacement()
             if stopping {
                 if workers.isEmpty { break }
                 if Self.now() >= stopDeadline { killRemaining() }
@@ -137,7 +164,7 @@ public struct Master {
 
     // MARK: - Workers
 
-    private mutating func fillPool() {
+    mutating func fillPool() {
         let active = workers.values.filter { !$0.retiring }.count
         guard active < options.workers, Self.now() >= respawnNotBefore else { return }
         for _ in active..<options.workers {
@@ -195,6 +222,8 @@ public struct Master {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, listener.fd, 0)
+        // Onto itself: the worker's copy loses close-on-exec.
+        if readiness.write >= 0 { posix_spawn_file_actions_adddup2(&actions, readiness.write, readiness.write) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -210,11 +239,13 @@ public struct Master {
         if options.maxRequests > 0 { arguments += ["--max-requests", String(options.maxRequests)] }
         var environment = Self.environment().filter {
             !$0.hasPrefix("LISTEN_") && !$0.hasPrefix("TASKS_API_MASTER_PID=")
+                && !$0.hasPrefix(Self.readyDescriptorVariable + "=")
         }
         environment.append("TASKS_API_MASTER_PID=\(getpid())")
         environment = environment.filter { !$0.hasPrefix(Worker.Monitor.slotVariable + "=") }
         if slot >= 0 { environment.append("\(Worker.Monitor.slotVariable)=\(slot)") }
-        prepareSpawnForSystemd(&actions, &environment)
+        if readiness.write >= 0 { environment.append("\(Self.readyDescriptorVariable)=\(readiness.write)") }
+        prepareSpawnForSystemd(&environment)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -240,6 +271,7 @@ public struct Master {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if reapedCheck(pid, status: status) { continue }
             guard let worker = workers.removeValue(forKey: pid) else { continue }
             if worker.slot >= 0 { options.region?.scoreboard.release(worker.slot) }
             let lived = Self.now() - worker.startedAt
@@ -254,6 +286,7 @@ public struct Master {
                 options.onAbnormalExit?()
                 if !exited { options.region?.metrics.add(.workerDeaths) }
             }
+            if reapedNewWorkerBeforeReady(worker, metadata: metadata) { continue }
             if stopping || worker.retiring {
                 logger.info("worker stopped", metadata: metadata)
                 continue
@@ -294,16 +327,6 @@ public struct Master {
             "stopping: workers finish their requests",
             metadata: ["reason": "\(reason)", "graceful_timeout": "\(options.gracefulTimeout)"])
         for pid in workers.keys { kill(pid, SIGTERM) }
-    }
-
-    private mutating func reload() {
-        logger.info("reloading: starting new workers, retiring the old ones")
-        notifyReloading()
-        let old = Array(workers.keys)
-        for pid in old { workers[pid]?.retiring = true }
-        respawnNotBefore = 0
-        fillPool()
-        for pid in old { kill(pid, SIGTERM) }
     }
 
     private mutating func killRemaining() {

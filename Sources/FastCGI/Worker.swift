@@ -127,9 +127,24 @@ public struct Worker {
     public func run(listenSocket: Int32 = 0) async -> Exit {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
-        WorkerReadiness.announce()
+        Self.reportReady()
         let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
         return await loop.run()
+    }
+
+    /// Tells the master, when it named a readiness pipe, that this worker is about to serve:
+    /// a reload retires the old workers only then. The PID fits one atomic pipe write.
+    static func reportReady() {
+        guard let text = getenv(Master.readyDescriptorVariable).map({ String(cString: $0) }) else { return }
+        unsetenv(Master.readyDescriptorVariable)
+        guard let fd = Int32(text), fd > 2 else { return }
+        // Only ever the master's pipe: a number left in the environment by anything else
+        // is not written to.
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return }
+        var pid = getpid()
+        _ = write(fd, &pid, MemoryLayout<pid_t>.size)
+        close(fd)
     }
 
     /// One open connection and its libfcgi request.

@@ -13,10 +13,11 @@ struct Serve: ParsableCommand {
         abstract: "Run the master: bind the socket, start and supervise the workers.",
         discussion: """
             Without --socket or --bind, takes the socket systemd passes (LISTEN_FDS).
-            SIGTERM/SIGINT stop gracefully, SIGHUP replaces the workers gracefully.
-            SIGUSR1 reopens --log-file, in the master and every worker.
-            Under systemd (NOTIFY_SOCKET), sends READY=1 once a worker serves, STATUS=,
-            RELOADING=1, STOPPING=1, and WATCHDOG=1 when WatchdogSec= is set.
+            SIGTERM/SIGINT stop gracefully. SIGHUP runs `tasks-api migrate`, then replaces the workers,
+            retiring the old ones once the new ones are ready. SIGUSR2 does the same after executing
+            the binary on disk in place (same PID, same socket). SIGUSR1 reopens --log-file, in the
+            master and every worker. Under systemd (NOTIFY_SOCKET), sends READY=1 once a worker
+            serves, STATUS=, RELOADING=1, STOPPING=1, and WATCHDOG=1 when WatchdogSec= is set.
             """
     )
 
@@ -103,8 +104,13 @@ struct Serve: ParsableCommand {
         // too, and every worker inherits it, so counters outlive recycling and reloads.
         let region: HostRegion
         do {
-            region = try HostRegion.createShared()
-            region.publishToChildren()
+            if Master.isUpgrade {
+                // The previous image's region, named in the inherited environment.
+                region = try HostRegion.forThisProcess(fallbackPath: "")
+            } else {
+                region = try HostRegion.createShared()
+                region.publishToChildren()
+            }
         } catch {
             Startup.fail(logger, error)
         }
@@ -128,14 +134,14 @@ struct Serve: ParsableCommand {
                 Startup.fail(logger, ValidationError("--bind expects IPV4:PORT or [IPV6]:PORT, got '\(bind)'"))
             }
             address = parsed
-        } else if Listener.systemdSocketAvailable {
+        } else if Listener.systemdSocketAvailable || Master.isUpgrade {
             address = .systemd
         } else {
             Startup.fail(logger, ValidationError("no --socket, no --bind and no socket from systemd"))
         }
         let listener: Listener
         do {
-            listener = try Listener.open(address, group: socketGroup)
+            listener = try Master.inheritedListener(address) ?? Listener.open(address, group: socketGroup)
         } catch {
             Startup.fail(logger, error)
         }
@@ -149,7 +155,10 @@ struct Serve: ParsableCommand {
             workerArguments: [
                 "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
             ] + (logFile.map { ["--log-file", $0] } ?? []),
-            onAbnormalExit: { region.bumpRevocationGeneration() })
+            onAbnormalExit: { region.bumpRevocationGeneration() },
+            reloadCheck: ["migrate"], upgradeArguments: Array(CommandLine.arguments.dropFirst()),
+            inheritedDescriptors: ProcessInfo.processInfo.environment[HostRegion.descriptorVariable]
+                .flatMap(Int32.init).map { [$0] } ?? [])
         options.region = region
         options.requestTimeout = timeout ?? settings.requestTimeout
         options.slowLog = slowLog ?? settings.slowLog

@@ -59,11 +59,14 @@ final class LiveService: @unchecked Sendable {
     /// Whether nginx opens one connection per FastCGI request (`fastcgi_keep_conn off`)
     /// instead of the shipped kept connections, to compare the two.
     let connectionPerRequest: Bool
+    /// The `tasks-api` the master is started from.
+    let binary: String
 
     init(
         environment: [String: String] = [:], maxContentLength: Int? = nil, trustedIdentityHop: Bool = false,
-        connectionPerRequest: Bool = false
+        connectionPerRequest: Bool = false, binary: String = Paths.binary
     ) throws {
+        self.binary = binary
         self.trustedIdentityHop = trustedIdentityHop
         self.connectionPerRequest = connectionPerRequest
         let base = FileManager.default.temporaryDirectory
@@ -93,11 +96,12 @@ final class LiveService: @unchecked Sendable {
     /// Starts pool and nginx and waits until `/healthz` answers through nginx.
     static func start(
         _ pool: Pool = .master(workers: 4, arguments: []), environment: [String: String] = [:],
-        maxContentLength: Int? = nil, trustedIdentityHop: Bool = false, connectionPerRequest: Bool = false
+        maxContentLength: Int? = nil, trustedIdentityHop: Bool = false, connectionPerRequest: Bool = false,
+        binary: String = Paths.binary
     ) throws -> LiveService {
         let service = try LiveService(
             environment: environment, maxContentLength: maxContentLength, trustedIdentityHop: trustedIdentityHop,
-            connectionPerRequest: connectionPerRequest)
+            connectionPerRequest: connectionPerRequest, binary: binary)
         do {
             try service.startPool(pool)
             try service.startNginx()
@@ -115,7 +119,7 @@ final class LiveService: @unchecked Sendable {
         switch pool {
         case .master(let workers, let arguments):
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: Paths.binary)
+            process.executableURL = URL(fileURLWithPath: binary)
             var args = ["serve", "--socket", socketPath, "--workers", String(workers), "--graceful-timeout", "10"]
             if Processes.isRoot { args += ["--socket-group", "www-data"] }
             process.arguments = args + arguments
