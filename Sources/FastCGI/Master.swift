@@ -37,6 +37,8 @@ public struct Master {
         public var requestTimeout: Double = 0
         /// Requests running longer than this many seconds are logged once (0: none).
         public var slowLog: Double = 0
+        /// The status server's socket (see ``StatusServer``); nil runs without one.
+        public var statusListener: Listener?
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
@@ -101,6 +103,7 @@ public struct Master {
                 "graceful_timeout": "\(options.gracefulTimeout)", "timeout": "\(options.requestTimeout)",
                 "slow_log": "\(options.slowLog)",
             ])
+        let statusServer = startStatusServer()
         fillPool()
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
@@ -123,6 +126,7 @@ public struct Master {
                 fillPool()
             }
         }
+        statusServer?.stop()
         listener.close()
         logger.info("master stopped", metadata: ["status": "\(exitStatus)"])
         return exitStatus
