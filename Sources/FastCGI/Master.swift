@@ -16,7 +16,8 @@ import Logging
 /// the new ones are ready; SIGUSR2 does the same after `execve`ing the binary on disk in
 /// place (see `Master+Reload.swift`). A worker whose resident memory passes `maxWorkerRSS`
 /// is retired gracefully and replaced.
-/// It runs in one thread: signals are taken synchronously with `sigtimedwait`.
+/// It runs in one thread (the status server has a thread of its own, which touches none of
+/// the master's state): signals are taken synchronously with `sigtimedwait`.
 public struct Master {
     public struct Options: Sendable {
         public var workers: Int
@@ -51,6 +52,8 @@ public struct Master {
         public var upgradeArguments: [String]?
         /// Descriptors besides the listening socket that the upgraded image inherits.
         public var inheritedDescriptors: [Int32] = []
+        /// The status server's socket (see ``StatusServer``); nil runs without one.
+        public var statusListener: Listener?
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
@@ -129,6 +132,7 @@ public struct Master {
         readiness = Self.makeReadinessPipe()
         startSystemd()
         adoptWorkersAfterUpgrade()
+        let statusServer = startStatusServer()
         fillPool()
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: replacement == nil ? 200_000_000 : 20_000_000)
@@ -157,6 +161,7 @@ public struct Master {
             }
             tendSystemd()
         }
+        statusServer?.stop()
         listener.close()
         logger.info("master stopped", metadata: ["status": "\(exitStatus)"])
         return exitStatus

@@ -63,6 +63,15 @@ struct Serve: ParsableCommand {
             "Log requests running longer than this many seconds (0: none).", discussion: "Default: SLOW_LOG, else 0."))
     var slowLog: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "Unix socket of the status server (/status, /ping, /metrics; mode 0660, --socket-group).",
+            discussion: """
+                Default: $RUNTIME_DIRECTORY/\(StatusServer.fileName), else <socket>.status, else \
+                $RUN_DIR/\(StatusServer.fileName).
+                """))
+    var statusSocket: String?
+
     @Option(help: "Seconds in-flight requests get to finish on stop.")
     var gracefulTimeout: Double = 30
 
@@ -162,6 +171,7 @@ struct Serve: ParsableCommand {
         options.region = region
         options.requestTimeout = timeout ?? settings.requestTimeout
         options.slowLog = slowLog ?? settings.slowLog
+        options.statusListener = Startup.statusListener(statusSocket, pool: listener, group: socketGroup, logger)
         var master = Master(listener: listener, options: options, logger: logger)
         let status = master.run()
         Foundation.exit(status)

@@ -13,6 +13,7 @@ struct TasksAPICommand: ParsableCommand {
         abstract: "The tasks REST API as a FastCGI worker pool behind nginx.",
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self, OpenAPICommand.self, Routes.self,
+            Status.self,
         ]
     )
 }

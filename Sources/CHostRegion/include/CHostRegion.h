@@ -43,4 +43,7 @@ uint64_t chr_siphash(const void *bytes, uint64_t length, uint64_t key0, uint64_t
 /// -1 with errno set on failure.
 int chr_memfd(const char *name);
 
+#include "CloseOnExec.h"
+#include "ListenQueue.h"
+
 #endif

@@ -45,6 +45,9 @@ final class LiveService: @unchecked Sendable {
     let directory: URL
     let port: UInt16
     let socketPath: String
+    /// nginx's internal status listener, and the master's status socket behind it.
+    let statusPort: UInt16
+    var statusSocketPath: String { socketPath + ".status" }
     let environment: [String: String]
     let client: HTTPClient
     private(set) var master: Process?
@@ -77,6 +80,9 @@ final class LiveService: @unchecked Sendable {
         directory = base
         lifeline = try Lifeline(cleaning: base)
         port = Processes.freePort()
+        var statusPort = Processes.freePort()
+        while statusPort == port { statusPort = Processes.freePort() }
+        self.statusPort = statusPort
         socketPath = base.appendingPathComponent("pool.sock").path
         masterLog = base.appendingPathComponent("master.log")
         var env = ProcessInfo.processInfo.environment.filter { key, _ in
@@ -171,6 +177,7 @@ final class LiveService: @unchecked Sendable {
         env["RUN_DIR"] = runDir
         env["SOCKET"] = socketPath
         env["PORT"] = String(port)
+        env["STATUS_PORT"] = String(statusPort)
         env["MAX_CONTENT_LENGTH"] = environment["MAX_CONTENT_LENGTH"] ?? "1048576"
         let render = Paths.repositoryRoot.appendingPathComponent("scripts/render-nginx-conf").path
         let rendered = try Processes.run(
