@@ -37,6 +37,14 @@ public struct Master {
         public var requestTimeout: Double = 0
         /// Requests running longer than this many seconds are logged once (0: none).
         public var slowLog: Double = 0
+        /// A dynamic pool (PHP-FPM's pm = dynamic) starts `minWorkers`, grows up to
+        /// `maxWorkers` while every worker is busy and retires workers idle longer than
+        /// `idleTimeout` seconds; `maxWorkers` 0 keeps the static pool of `workers`.
+        public var minWorkers = 0
+        public var maxWorkers = 0
+        public var idleTimeout: Double = 10
+        /// The connections waiting in the listen queue; nil (or a nil answer) when unknown.
+        public var listenQueueLength: (@Sendable () -> Int?)?
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
@@ -77,6 +85,7 @@ public struct Master {
     /// Set once the first set of workers has been started: later starts are restarts.
     var filledOnce = false
     var nextResidentUpdate = 0.0
+    var pool: PoolSize
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -87,6 +96,7 @@ public struct Master {
         self.listener = listener
         self.options = options
         self.logger = logger
+        pool = PoolSize(target: options.isDynamic ? options.minWorkers : options.workers)
     }
 
     /// Runs until stopped; returns the process exit status.
@@ -111,6 +121,8 @@ public struct Master {
                 beginStop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
             case SIGHUP:
                 reload()
+            case SIGTTIN, SIGTTOU:
+                if !stopping { resize(by: signal) }
             default:
                 break
             }
@@ -120,6 +132,7 @@ public struct Master {
             } else {
                 watchScoreboard()
                 retireOversizedWorkers()
+                scalePool()
                 fillPool()
             }
         }
@@ -132,8 +145,8 @@ public struct Master {
 
     private mutating func fillPool() {
         let active = workers.values.filter { !$0.retiring }.count
-        guard active < options.workers, Self.now() >= respawnNotBefore else { return }
-        for _ in active..<options.workers {
+        guard active < pool.target, Self.now() >= respawnNotBefore else { return }
+        for _ in active..<pool.target {
             let slot = prepareSlot()
             guard let pid = spawnWorker(slot: slot) else {
                 respawnNotBefore = Self.now() + 1
@@ -183,7 +196,7 @@ public struct Master {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    private func spawnWorker(slot: Int) -> pid_t? {
+    func spawnWorker(slot: Int) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
