@@ -54,6 +54,14 @@ public struct Master {
         public var inheritedDescriptors: [Int32] = []
         /// The status server's socket (see ``StatusServer``); nil runs without one.
         public var statusListener: Listener?
+        /// A dynamic pool (PHP-FPM's pm = dynamic) starts `minWorkers`, grows up to
+        /// `maxWorkers` while every worker is busy and retires workers idle longer than
+        /// `idleTimeout` seconds; `maxWorkers` 0 keeps the static pool of `workers`.
+        public var minWorkers = 0
+        public var maxWorkers = 0
+        public var idleTimeout: Double = 10
+        /// The connections waiting in the listen queue; nil (or a nil answer) when unknown.
+        public var listenQueueLength: (@Sendable () -> Int?)?
 
         public init(
             workers: Int, maxRequests: Int, maxWorkerRSS: Int = 0, gracefulTimeout: Double, workerExecutable: String,
@@ -105,6 +113,7 @@ public struct Master {
     var systemd = Systemd()
     var replacement: Replacement?
     var readiness: (read: Int32, write: Int32) = (-1, -1)
+    var pool: PoolSize
 
     /// How often the workers' resident sets are read: often enough that a worker does not
     /// stay far over the limit for long, and costing the workers nothing (the master reads
@@ -115,6 +124,7 @@ public struct Master {
         self.listener = listener
         self.options = options
         self.logger = logger
+        pool = PoolSize(target: options.isDynamic ? options.minWorkers : options.workers)
     }
 
     /// Runs until stopped; returns the process exit status.
@@ -147,6 +157,8 @@ public struct Master {
                 beginReplacement(.upgrade)
             case Signals.reopenLogs:
                 reopenLogs()
+            case SIGTTIN, SIGTTOU:
+                if !stopping { resize(by: signal) }
             default:
                 break
             }
@@ -157,6 +169,7 @@ public struct Master {
             } else {
                 watchScoreboard()
                 retireOversizedWorkers()
+                scalePool()
                 fillPool()
             }
             tendSystemd()
@@ -171,8 +184,8 @@ public struct Master {
 
     mutating func fillPool() {
         let active = workers.values.filter { !$0.retiring }.count
-        guard active < options.workers, Self.now() >= respawnNotBefore else { return }
-        for _ in active..<options.workers {
+        guard active < pool.target, Self.now() >= respawnNotBefore else { return }
+        for _ in active..<pool.target {
             let slot = prepareSlot()
             guard let pid = spawnWorker(slot: slot) else {
                 respawnNotBefore = Self.now() + 1
@@ -222,7 +235,7 @@ public struct Master {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    private func spawnWorker(slot: Int) -> pid_t? {
+    func spawnWorker(slot: Int) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

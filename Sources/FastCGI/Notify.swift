@@ -1,5 +1,8 @@
 // The sd_notify(3) protocol: state lines sent as datagrams to systemd's $NOTIFY_SOCKET.
 
+// The socket constants come with libfcgi's headers, which include the socket API.
+import CFastCGI
+
 #if canImport(Glibc)
     import Glibc
 #endif

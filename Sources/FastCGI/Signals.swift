@@ -9,9 +9,12 @@ import Synchronization
 /// The signals that stop or reload the service, and the worker's shutdown flag.
 public enum Signals {
     /// SIGTERM and SIGINT stop gracefully; SIGHUP reloads (master) or retires (worker).
-    public static let control: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    public static let control: [Int32] = [SIGTERM, SIGINT, SIGHUP] + scaling
     /// SIGUSR1 reopens the log file (logrotate); it never stops a process.
     public static let reopenLogs = SIGUSR1
+    /// SIGTTIN and SIGTTOU add or remove a worker (master); a worker ignores them, as their
+    /// default action would stop it.
+    static let scaling: [Int32] = [SIGTTIN, SIGTTOU]
 
     /// Blocks the control signals and SIGUSR1 in the calling thread. Called first thing in `main`, so
     /// every thread the process later starts inherits the mask: the master can `sigwait`,
@@ -57,7 +60,8 @@ public enum Signals {
             }
             wakeWriter.store(ends[1], ordering: .relaxed)
         }
-        for signal in control {
+        for signal in scaling { Glibc.signal(signal, SIG_IGN) }
+        for signal in control where !scaling.contains(signal) {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 Signals.shutdownFlag.store(number, ordering: .relaxed)

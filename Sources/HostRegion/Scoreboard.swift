@@ -291,7 +291,7 @@ public struct Scoreboard: @unchecked Sendable {
         /// Counts the requests begun: with the pid, names the request in hand.
         public var serial: UInt64
         /// The hash of the id nginx gives the request and any retry of it.
-        public var retryKey: UInt64
+        public var retryKey: UInt64 = 0
         public var method: String
         public var requestID: String
         public var path: String

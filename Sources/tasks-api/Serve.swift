@@ -43,6 +43,16 @@ struct Serve: ParsableCommand {
     @Option(help: "Number of worker processes (default: 2 per CPU).")
     var workers: Int?
 
+    @Option(help: "A dynamic pool's fewest workers, with --max-workers (instead of --workers).")
+    var minWorkers: Int?
+
+    @Option(help: "A dynamic pool's most workers: it grows while every worker is busy.")
+    var maxWorkers: Int?
+
+    @Option(
+        help: "Seconds a dynamic pool's worker may stay idle before it retires, down to --min-workers (default 10).")
+    var idleTimeout: Double?
+
     @Option(help: "Restart a worker after this many requests (0: never).")
     var maxRequests: Int = 0
 
@@ -81,6 +91,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        try validatePoolSize()
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
         if let maxWorkerRss, maxWorkerRss < 0 { throw ValidationError("--max-worker-rss must not be negative") }
         if let timeout, !(0...86400).contains(timeout) { throw ValidationError("--timeout must be 0 to 86400 seconds") }
@@ -172,8 +183,37 @@ struct Serve: ParsableCommand {
         options.requestTimeout = timeout ?? settings.requestTimeout
         options.slowLog = slowLog ?? settings.slowLog
         options.statusListener = Startup.statusListener(statusSocket, pool: listener, group: socketGroup, logger)
+        if let minWorkers, let maxWorkers {
+            options.workers = minWorkers
+            options.minWorkers = minWorkers
+            options.maxWorkers = maxWorkers
+            options.idleTimeout = idleTimeout ?? options.idleTimeout
+        }
+        // The connections waiting for a worker, from the kernel (sock_diag for a unix
+        // socket, TCP_INFO for TCP): the dynamic pool grows only while some wait.
+        let poolFD = listener.fd
+        options.listenQueueLength = { ListenQueue.of(poolFD)?.queued }
         var master = Master(listener: listener, options: options, logger: logger)
         let status = master.run()
         Foundation.exit(status)
+    }
+}
+
+extension Serve {
+    /// --workers, or --min-workers with --max-workers (and --idle-timeout).
+    func validatePoolSize() throws {
+        guard minWorkers != nil || maxWorkers != nil || idleTimeout != nil else { return }
+        if workers != nil { throw ValidationError("use either --workers or --min-workers and --max-workers, not both") }
+        guard let minWorkers, let maxWorkers else {
+            throw ValidationError("a dynamic pool needs both --min-workers and --max-workers")
+        }
+        if minWorkers < 1 { throw ValidationError("--min-workers must be at least 1") }
+        if maxWorkers < minWorkers { throw ValidationError("--max-workers must be at least --min-workers") }
+        if maxWorkers > Master.largestPool {
+            throw ValidationError("--max-workers must be at most \(Master.largestPool)")
+        }
+        if let idleTimeout, !(idleTimeout > 0 && idleTimeout <= 86400) {
+            throw ValidationError("--idle-timeout must be more than 0 and at most 86400 seconds")
+        }
     }
 }

@@ -34,7 +34,8 @@ enum Paths {
 /// directory.
 final class LiveService: @unchecked Sendable {
     enum Pool {
-        /// `tasks-api serve --workers N` with extra arguments.
+        /// `tasks-api serve --workers N` with extra arguments; with `--min-workers` among
+        /// them, a dynamic pool that starts N workers, and no `--workers`.
         case master(workers: Int, arguments: [String])
         /// `spawn-fcgi -F N -- tasks-api worker`.
         case spawnFCGI(workers: Int)
@@ -126,7 +127,8 @@ final class LiveService: @unchecked Sendable {
         case .master(let workers, let arguments):
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            var args = ["serve", "--socket", socketPath, "--workers", String(workers), "--graceful-timeout", "10"]
+            var args = ["serve", "--socket", socketPath, "--graceful-timeout", "10"]
+            if !arguments.contains("--min-workers") { args += ["--workers", String(workers)] }
             if Processes.isRoot { args += ["--socket-group", "www-data"] }
             process.arguments = args + arguments
             process.environment = environment
