@@ -35,9 +35,11 @@ enum Startup {
     }
 
     /// The application factory's result for this process's configuration.
-    static func application(_ logger: Logger, migrate: Bool = true) throws -> Application {
+    /// - Parameter describeOnly: build routes and documents only, opening no file.
+    static func application(_ logger: Logger, migrate: Bool = true, describeOnly: Bool = false) throws -> Application {
         try runBlocking {
-            try await makeApplication(config: try await loadConfig(), logger: logger, migrate: migrate)
+            try await makeApplication(
+                config: try await loadConfig(), logger: logger, migrate: migrate, describeOnly: describeOnly)
         }
     }
 
