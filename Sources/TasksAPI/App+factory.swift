@@ -11,7 +11,8 @@ public struct Application: Sendable {
     public let database: Database
     public let accounts: Accounts
 
-    /// The title and version of the API in its OpenAPI document.
+    /// The title and version of the API in its OpenAPI document. The version is the release's
+    /// too, kept here only: `tasks-api --version` prints it and `make dist` names the package by it.
     public static let title = "tasks-api"
     public static let version = "1.0.0"
 }

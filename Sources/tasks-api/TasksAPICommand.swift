@@ -11,8 +11,10 @@ struct TasksAPICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks-api",
         abstract: "The tasks REST API as a FastCGI worker pool behind nginx.",
+        version: "tasks-api \(Application.version)",
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self, OpenAPICommand.self, Routes.self,
+            CheckConfig.self,
         ]
     )
 }
