@@ -42,6 +42,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Restart a worker after this many requests (0: never).")
     var maxRequests: Int = 0
 
+    @Option(help: "Add a random 0 to N to each worker's --max-requests, so that workers do not recycle at once.")
+    var maxRequestsJitter: Int = 0
+
     @Option(
         help: ArgumentHelp(
             "Recycle a worker whose resident memory passes this many MiB (0: never).",
@@ -55,6 +58,9 @@ struct Serve: ParsableCommand {
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind, not both") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if !Worker.isValidRequestJitter(maxRequestsJitter, maxRequests: maxRequests) {
+            throw ValidationError("--max-requests-jitter must not be negative or too large")
+        }
         if let maxWorkerRss, maxWorkerRss < 0 { throw ValidationError("--max-worker-rss must not be negative") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
@@ -124,6 +130,7 @@ struct Serve: ParsableCommand {
                 workerExecutable: Master.currentExecutable(),
                 workerArguments: [
                     "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
+                    "--max-requests-jitter", String(maxRequestsJitter),
                 ],
                 onAbnormalExit: { region.bumpRevocationGeneration() }),
             logger: logger)

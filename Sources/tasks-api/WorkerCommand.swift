@@ -21,6 +21,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit after this many requests (0: never), to be replaced.")
     var maxRequests: Int = 0
 
+    @Option(help: "Add a random 0 to N to --max-requests, so that workers started together do not leave together.")
+    var maxRequestsJitter: Int = 0
+
     @Option(
         help: "Seconds to wait for a peer to send (or read) before dropping it (default: FCGI_READ_TIMEOUT, else 10).")
     var readTimeout: Double?
@@ -29,6 +32,10 @@ struct WorkerCommand: ParsableCommand {
     var keptConnections: Int = Worker.defaultKeptConnections
 
     func validate() throws {
+        if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if !Worker.isValidRequestJitter(maxRequestsJitter, maxRequests: maxRequests) {
+            throw ValidationError("--max-requests-jitter must not be negative or too large")
+        }
         if !Worker.isValidKeptConnections(keptConnections) {
             throw ValidationError("--kept-connections must be 0 to 1024")
         }
@@ -62,7 +69,9 @@ struct WorkerCommand: ParsableCommand {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
         logger.debug("worker ready")
-        let maxRequests = self.maxRequests
+        var random = SystemRandomNumberGenerator()
+        let maxRequests = Worker.requestLimit(maxRequests: self.maxRequests, jitter: maxRequestsJitter, using: &random)
+        if maxRequests > 0 { logger.info("request limit", metadata: ["max_requests": "\(maxRequests)"]) }
         let keptConnections = self.keptConnections
         // The whole loop runs in one task: one request at a time, each awaited.
         let exit = try runBlocking {
