@@ -1,6 +1,6 @@
 # tasks-api: the two commands of the README, and the checks CI runs.
 
-.PHONY: run test bench build lint format check-nginx check-systemd deps fuzz
+.PHONY: run test bench build lint format check-nginx check-systemd deps fuzz dev dist check-dist check-dev
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -22,6 +22,8 @@ test:
 	scripts/check-systemd-units
 	scripts/check-openapi
 	scripts/check-schemathesis
+	scripts/check-dist
+	$(MAKE) --no-print-directory check-dev
 	scripts/fuzz check
 	swift format lint --strict --recursive Sources Tests Package.swift Fuzz/Sources Fuzz/Package.swift
 	scripts/test-summary .build/swift-test.log
@@ -53,3 +55,23 @@ check-systemd:
 
 deps:
 	scripts/install-deps test
+
+# The pool and nginx on 127.0.0.1:$(PORT) from a debug build, rebuilt and upgraded in
+# place when Sources/ changes (inotifywait); a failed build keeps the old pool serving.
+dev:
+	scripts/dev
+
+# The Debian package (release build, static Swift runtime) in .build/dist/.
+dist:
+	scripts/install-deps dist
+	scripts/dist
+
+# The package built from the debug binary: contents, maintainer scripts, and the extracted
+# binary serving a request. No release build.
+check-dist:
+	scripts/check-dist
+
+# One rebuild-and-upgrade of `make dev` on a free port, then one with a failing build.
+check-dev:
+	port=$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	    PORT=$$port scripts/dev --once && PORT=$$port DEV_BUILD=false scripts/dev --once

@@ -10,10 +10,12 @@ public struct Application: Sendable {
     public let settings: Settings
     public let database: Database
     public let accounts: Accounts
-    /// The host's shared-memory region: counters, scoreboard, revocation generation.
-    public let hostRegion: HostRegion
+    /// The host's shared-memory region: counters, scoreboard, revocation generation; nil
+    /// for an application that only describes itself.
+    public let hostRegion: HostRegion?
 
-    /// The title and version of the API in its OpenAPI document.
+    /// The title and version of the API in its OpenAPI document. The version is the release's
+    /// too, kept here only: `tasks-api --version` prints it and `make dist` names the package by it.
     public static let title = "tasks-api"
     public static let version = "1.0.0"
 }
@@ -36,29 +38,42 @@ public func makeApp(config: Config, logger: Logger = Logger(label: "tasks-api"))
 ///   - migrate: apply pending migrations (skipped by workers whose master did it).
 ///   - rateLimitClock: the rate limiter's clock in epoch seconds; tests pass a fixed one so
 ///     that no window boundary falls between their requests.
+///   - describeOnly: build the routes and their document only, touching no file: an empty
+///     in-memory database, no instance folder, no generated secret, no host region, rate-limit
+///     counters in memory. For commands that describe the service (`routes`, `openapi`,
+///     `check-config`); such an application must never serve.
 public func makeApplication(
     config: Config, logger: Logger = Logger(label: "tasks-api"), migrate: Bool = true,
-    rateLimitClock: @escaping @Sendable () -> Int64 = UnixTime.now
+    describeOnly: Bool = false, rateLimitClock: @escaping @Sendable () -> Int64 = UnixTime.now
 ) async throws -> Application {
     var settings = try Settings(config: config)
     var logger = logger
     logger.logLevel = settings.logLevel
     let database: Database
-    switch settings.database {
-    case .sqlite(let path):
-        // The instance folder is owner-only (0700) when the service keeps anything in it.
-        if path.hasPrefix(settings.instancePath + "/") || settings.usesGeneratedSecrets {
-            try PrivateFiles.folder(settings.instancePath, logger: logger)
+    if describeOnly {
+        database = try Database(inMemory: ())
+        // The development secret's file is neither read nor created: nothing gets signed.
+        if settings.secretKey.isEmpty { settings.secretKey = throwawaySecret() }
+        if settings.jwtSecretKey.isEmpty { settings.jwtSecretKey = throwawaySecret() }
+    } else {
+        switch settings.database {
+        case .sqlite(let path):
+            // The instance folder is owner-only (0700) when the service keeps anything in it.
+            if path.hasPrefix(settings.instancePath + "/") || settings.usesGeneratedSecrets {
+                try PrivateFiles.folder(settings.instancePath, logger: logger)
+            }
+            database = try Database(path: path, logger: logger)
         }
-        database = try Database(path: path, logger: logger)
+        try settings.loadGeneratedSecrets(logger: logger)
+        if migrate { try database.migrate() }
     }
-    try settings.loadGeneratedSecrets(logger: logger)
-    if migrate { try database.migrate() }
 
-    let region = try hostRegion(database: database)
-    let accounts = Accounts(
-        store: GenerationRevocations(SQLiteAccountStore(database: database), region: region),
-        hasher: try PasswordHasher(config: config), logger: logger)
+    // An application that only describes itself shares nothing with other processes.
+    let region = describeOnly ? nil : try hostRegion(database: database)
+    let accountStore: any AccountStore =
+        region.map { GenerationRevocations(SQLiteAccountStore(database: database), region: $0) }
+        ?? SQLiteAccountStore(database: database)
+    let accounts = Accounts(store: accountStore, hasher: try PasswordHasher(config: config), logger: logger)
     let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
         signer: signer, accessLifetime: Int64(settings.jwtAccessTokenExpires),
@@ -73,8 +88,9 @@ public func makeApplication(
         app.use(
             RateLimitMiddleware(
                 defaultLimits: settings.rateLimitDefaultLimits,
-                store: try makeRateLimitStore(
-                    settings.rateLimitStorage, database: database, region: region, logger: logger),
+                store: try region.map {
+                    try makeRateLimitStore(settings.rateLimitStorage, database: database, region: $0, logger: logger)
+                } ?? MemoryRateLimitStore(),
                 trustedProxies: settings.trustedProxyNetworks, now: rateLimitClock))
     }
     // A logged-out token is refused by every worker: revocation lives in the database, and
@@ -124,4 +140,10 @@ func makeRateLimitStore(
     case .memory:
         return MemoryRateLimitStore()
     }
+}
+
+/// A random key for an application that only describes itself.
+private func throwawaySecret() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
 }

@@ -8,13 +8,14 @@ import TasksAPI
 
 struct Routes: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List every route: method, path, endpoint, authentication and rate limits.")
+        abstract: "List every route: method, path, endpoint, authentication and rate limits.",
+        discussion: "The table depends on the configuration as the served routes do. No file is opened or created.")
 
     func run() throws {
         Signals.unblockControlSignals()
         let logger = Startup.logger("tasks-api.routes")
         do {
-            let application = try Startup.application(logger)
+            let application = try Startup.application(logger, describeOnly: true)
             let settings = application.settings
             let rows = application.app.router.routes.map { route in
                 [

@@ -56,6 +56,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Restart a worker after this many requests (0: never).")
     var maxRequests: Int = 0
 
+    @Option(help: "Add a random 0 to N to each worker's --max-requests, so that workers do not recycle at once.")
+    var maxRequestsJitter: Int = 0
+
     @Option(
         help: ArgumentHelp(
             "Recycle a worker whose resident memory passes this many MiB (0: never).",
@@ -93,6 +96,9 @@ struct Serve: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         try validatePoolSize()
         if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if !Worker.isValidRequestJitter(maxRequestsJitter, maxRequests: maxRequests) {
+            throw ValidationError("--max-requests-jitter must not be negative or too large")
+        }
         if let maxWorkerRss, maxWorkerRss < 0 { throw ValidationError("--max-worker-rss must not be negative") }
         if let timeout, !(0...86400).contains(timeout) { throw ValidationError("--timeout must be 0 to 86400 seconds") }
         if let slowLog, !(0...86400).contains(slowLog) {
@@ -174,6 +180,7 @@ struct Serve: ParsableCommand {
             workerExecutable: Master.currentExecutable(),
             workerArguments: [
                 "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
+                "--max-requests-jitter", String(maxRequestsJitter),
             ] + (logFile.map { ["--log-file", $0] } ?? []),
             onAbnormalExit: { region.bumpRevocationGeneration() },
             reloadCheck: ["migrate"], upgradeArguments: Array(CommandLine.arguments.dropFirst()),

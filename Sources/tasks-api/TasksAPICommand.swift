@@ -11,9 +11,11 @@ struct TasksAPICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks-api",
         abstract: "The tasks REST API as a FastCGI worker pool behind nginx.",
+        version: "tasks-api \(Application.version)",
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self, OpenAPICommand.self, Routes.self,
             Status.self,
+            CheckConfig.self,
         ]
     )
 }
@@ -36,9 +38,11 @@ enum Startup {
     }
 
     /// The application factory's result for this process's configuration.
-    static func application(_ logger: Logger, migrate: Bool = true) throws -> Application {
+    /// - Parameter describeOnly: build routes and documents only, opening no file.
+    static func application(_ logger: Logger, migrate: Bool = true, describeOnly: Bool = false) throws -> Application {
         try runBlocking {
-            try await makeApplication(config: try await loadConfig(), logger: logger, migrate: migrate)
+            try await makeApplication(
+                config: try await loadConfig(), logger: logger, migrate: migrate, describeOnly: describeOnly)
         }
     }
 

@@ -22,6 +22,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit after this many requests (0: never), to be replaced.")
     var maxRequests: Int = 0
 
+    @Option(help: "Add a random 0 to N to --max-requests, so that workers started together do not leave together.")
+    var maxRequestsJitter: Int = 0
+
     @Option(
         help: "Seconds to wait for a peer to send (or read) before dropping it (default: FCGI_READ_TIMEOUT, else 10).")
     var readTimeout: Double?
@@ -33,6 +36,10 @@ struct WorkerCommand: ParsableCommand {
     var logFile: String?
 
     func validate() throws {
+        if maxRequests < 0 { throw ValidationError("--max-requests must not be negative") }
+        if !Worker.isValidRequestJitter(maxRequestsJitter, maxRequests: maxRequests) {
+            throw ValidationError("--max-requests-jitter must not be negative or too large")
+        }
         if !Worker.isValidKeptConnections(keptConnections) {
             throw ValidationError("--kept-connections must be 0 to 1024")
         }
@@ -64,7 +71,7 @@ struct WorkerCommand: ParsableCommand {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
         let app: App
-        let region: HostRegion
+        let region: HostRegion?
         do {
             // The master migrated before starting workers; alone (spawn-fcgi, systemd), migrate here.
             let application = try Startup.application(Logger(label: "tasks-api"), migrate: master == nil)
@@ -74,14 +81,16 @@ struct WorkerCommand: ParsableCommand {
             Startup.fail(logger, error, status: Worker.bootFailureStatus)
         }
         logger.debug("worker ready")
-        let maxRequests = self.maxRequests
+        var random = SystemRandomNumberGenerator()
+        let maxRequests = Worker.requestLimit(maxRequests: self.maxRequests, jitter: maxRequestsJitter, using: &random)
+        if maxRequests > 0 { logger.info("request limit", metadata: ["max_requests": "\(maxRequests)"]) }
         let keptConnections = self.keptConnections
         // The whole loop runs in one task: one request at a time, each awaited.
         let exit = try runBlocking {
             var worker = Worker(
                 app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers,
                 keptConnections: keptConnections)
-            worker.monitor = Worker.Monitor.attach(to: region, routes: app.router.routes)
+            worker.monitor = region.flatMap { Worker.Monitor.attach(to: $0, routes: app.router.routes) }
             return await worker.run()
         }
         switch exit {

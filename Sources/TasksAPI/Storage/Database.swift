@@ -28,6 +28,13 @@ public final class Database: Sendable {
         queue = try Self.openQueue(path: path, configuration: configuration, synchronous: .full, logger: logger)
     }
 
+    /// An empty private in-memory database, for an application built only to describe its
+    /// routes: no file is opened or created.
+    init(inMemory: Void) throws {
+        path = ":memory:"
+        queue = try DatabaseQueue()
+    }
+
     /// SQLite's `PRAGMA synchronous` levels the service uses.
     enum Synchronous: String, Sendable {
         /// No fsync at all: a power loss can lose or corrupt the file's recent state.
