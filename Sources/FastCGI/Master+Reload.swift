@@ -112,6 +112,8 @@ extension Master {
             workers[pid] = WorkerProcess(pid: pid, startedAt: Self.now(), retiring: true, slot: slot, ready: true)
             old.insert(pid)
         }
+        // The workers started next replace the adopted ones: restarts, as on a reload.
+        if !old.isEmpty { filledOnce = true }
         logger.info("upgraded in place: starting new workers", metadata: ["adopted_workers": "\(old.count)"])
         replacement = Replacement(
             kind: .upgrade, phase: .starting(old: old, deadline: Self.now() + options.readyTimeout))
