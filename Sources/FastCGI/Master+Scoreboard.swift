@@ -54,6 +54,49 @@ extension Master {
             guard let resident = Self.residentBytes(of: worker.pid) else { continue }
             region.scoreboard.setResidentBytes(worker.slot, resident)
         }
+        killStoppedWorkers(now: seconds)
+    }
+
+    /// A worker stopped by SIGSTOP while idle reports nothing, yet nginx may send requests on
+    /// the connection it keeps open: as gunicorn's heartbeat does, a worker stopped longer
+    /// than the timeout is taken for hung, killed and replaced. One stopped by a debugger
+    /// (tracing stop) is left alone.
+    mutating func killStoppedWorkers(now: Double) {
+        guard options.requestTimeout > 0 else { return }
+        for (pid, worker) in workers where !worker.timedOut && !worker.retiring {
+            guard Self.processState(of: pid) == "T" else {
+                workers[pid]?.stoppedSince = nil
+                continue
+            }
+            guard let since = worker.stoppedSince else {
+                workers[pid]?.stoppedSince = now
+                continue
+            }
+            guard now - since > options.requestTimeout else { continue }
+            workers[pid]?.timedOut = true
+            options.region?.metrics.add(.timeouts)
+            logger.error(
+                "worker stopped longer than the timeout, killing it",
+                metadata: [
+                    "worker_pid": "\(pid)", "stopped_s": "\(Int(now - since))",
+                    "timeout": "\(options.requestTimeout)",
+                ])
+            kill(pid, SIGKILL)
+            kill(pid, SIGCONT)
+        }
+    }
+
+    /// The state letter of `/proc/PID/stat` (`R`, `S`, `T` stopped, `t` traced, ...).
+    static func processState(of pid: pid_t) -> Character? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        // "PID (COMMAND) STATE ...": the command may hold spaces and parentheses.
+        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return nil }
+        return Character(UnicodeScalar(buffer[close + 2]))
     }
 
     /// Busy and idle workers and the requests per second over the last interval, from the

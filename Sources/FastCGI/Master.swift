@@ -91,6 +91,8 @@ public struct Master {
         var timedOut = false
         /// The serial of its last request logged as slow.
         var slowSerial: UInt64 = 0
+        /// When the master first saw it stopped (SIGSTOP) while idle; nil while it runs.
+        var stoppedSince: Double?
         /// Reported through the readiness pipe that it is about to serve.
         var ready = false
     }

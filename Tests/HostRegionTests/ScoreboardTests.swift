@@ -81,12 +81,16 @@ struct ScoreboardTests {
         let region = try HostRegion.createShared(rateLimitSlots: 4)
         let slot = region.scoreboard.slot(1)
         slot.attach(pid: getpid())
-        let torn = SharedWords(count: 2)
+        // Words: torn copies, consistent copies, the writer finished.
+        let torn = SharedWords(count: 3)
         defer { torn.release() }
         let done = DispatchSemaphore(value: 0)
-        // Each request writes one digit everywhere: a copy that mixes two is torn.
+        // Each request writes one digit everywhere: a copy that mixes two is torn. The reader
+        // goes on until the writer has finished and it has made a consistent copy.
         Thread {
-            for _ in 0..<20_000 {
+            var reads = 0
+            while (torn[2] == 0 || torn[1] == 0) && reads < 10_000_000 {
+                reads += 1
                 guard let copy = region.scoreboard.snapshot(1), copy.consistent, !copy.path.isEmpty else { continue }
                 let digits = Set(copy.path.dropFirst().utf8).union(copy.requestID.utf8)
                 if digits.count > 1 { torn.add(0) }
@@ -102,6 +106,7 @@ struct ScoreboardTests {
                 requestID: String(repeating: digit, count: 100))
             slot.endRequest(status: 200)
         }
+        torn.add(2)
         done.wait()
         #expect(torn[0] == 0)
         #expect(torn[1] > 0)

@@ -87,6 +87,24 @@ struct TimeoutTests {
         #expect(try service.client.get("/api/hello").status == 200)
     }
 
+    @Test("an idle worker stopped with SIGSTOP longer than the timeout is killed and replaced; requests succeed")
+    func stoppedIdleWorkerKilled() throws {
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: ["--timeout", "1"]), environment: Self.environment)
+        defer { service.stop() }
+        let before = service.workerPIDs()
+        let stopped = try #require(before.first)
+        kill(stopped, SIGSTOP)
+        let line = service.waitForLogLine(containing: [#"msg="worker stopped longer than the timeout, killing it""#])
+        #expect(line?.contains("worker_pid=\(stopped)") == true, "\(line ?? service.log())")
+        #expect(
+            Processes.waitUntil(seconds: 10) {
+                let now = service.workerPIDs()
+                return now.count == 2 && !now.contains(stopped)
+            })
+        for _ in 0..<6 { #expect(try service.client.get("/api/hello").status == 200) }
+    }
+
     @Test("--slow-log logs a slow request once, with its id, method, path and time; it still succeeds")
     func slowRequestLogged() throws {
         let service = try LiveService.start(
