@@ -165,23 +165,10 @@ extension Master {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
         posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = Signals.makeSet(Signals.control + [SIGCHLD, SIGPIPE, SIGUSR2])
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([options.workerExecutable] + arguments).map { strdup($0) } + [nil]
-        let envp = Self.environment().map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, options.workerExecutable, &actions, &attributes, argv, envp) == 0 else {
+        let (pid, result) = Self.spawn(
+            options.workerExecutable, arguments: [options.workerExecutable] + arguments,
+            environment: Self.environment(), actions: &actions, defaultSignals: [SIGCHLD, SIGPIPE, SIGUSR2])
+        guard result == 0 else {
             close(ends[0])
             return nil
         }

@@ -88,15 +88,10 @@ extension Master {
 
     /// The state letter of `/proc/PID/stat` (`R`, `S`, `T` stopped, `t` traced, ...).
     static func processState(of pid: pid_t) -> Character? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
+        guard let text = procFile(pid, "stat") else { return nil }
         // "PID (COMMAND) STATE ...": the command may hold spaces and parentheses.
-        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return nil }
-        return Character(UnicodeScalar(buffer[close + 2]))
+        guard let close = text.lastIndex(of: UInt8(ascii: ")")), close + 2 < text.count else { return nil }
+        return Character(UnicodeScalar(text[close + 2]))
     }
 
     /// Busy and idle workers and the requests per second over the last interval, from the

@@ -226,13 +226,8 @@ public struct Master {
     /// The resident set of a process in bytes, from `/proc/PID/statm` (its second field, in
     /// pages); nil once the process is gone.
     static func residentBytes(of pid: pid_t) -> UInt64? {
-        let fd = open("/proc/\(pid)/statm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        let fields = buffer[..<count].split(separator: UInt8(ascii: " "))
+        guard let text = procFile(pid, "statm") else { return nil }
+        let fields = text.split(separator: UInt8(ascii: " "))
         guard fields.count > 1, let pages = UInt64(String(decoding: fields[1], as: UTF8.self)) else { return nil }
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
@@ -244,16 +239,6 @@ public struct Master {
         posix_spawn_file_actions_adddup2(&actions, listener.fd, 0)
         // Onto itself: the worker's copy loses close-on-exec.
         if readiness.write >= 0 { posix_spawn_file_actions_adddup2(&actions, readiness.write, readiness.write) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = Signals.makeSet(Signals.control + [SIGCHLD, SIGPIPE])
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         var arguments = [options.workerExecutable] + options.workerArguments
         if options.maxRequests > 0 { arguments += ["--max-requests", String(options.maxRequests)] }
@@ -267,14 +252,9 @@ public struct Master {
         if readiness.write >= 0 { environment.append("\(Self.readyDescriptorVariable)=\(readiness.write)") }
         prepareSpawnForSystemd(&environment)
 
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, options.workerExecutable, &actions, &attributes, argv, envp)
+        let (pid, result) = Self.spawn(
+            options.workerExecutable, arguments: arguments, environment: environment, actions: &actions,
+            defaultSignals: [SIGCHLD, SIGPIPE])
         guard result == 0 else {
             logger.error(
                 "cannot start worker",

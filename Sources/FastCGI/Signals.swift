@@ -65,11 +65,7 @@ public enum Signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 Signals.shutdownFlag.store(number, ordering: .relaxed)
-                let writer = Signals.wakeWriter.load(ordering: .relaxed)
-                if writer >= 0 {
-                    var byte: UInt8 = 1
-                    _ = write(writer, &byte, 1)
-                }
+                Signals.wakePoll()
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
@@ -77,6 +73,15 @@ public enum Signals {
         }
         installReopenHandler()
         return ends[0]
+    }
+
+    /// Writes a byte to the wake pipe, from a signal handler (async-signal-safe).
+    static func wakePoll() {
+        let writer = wakeWriter.load(ordering: .relaxed)
+        if writer >= 0 {
+            var byte: UInt8 = 1
+            _ = write(writer, &byte, 1)
+        }
     }
 
     /// Empties the wake pipe after a wake-up.
@@ -113,11 +118,7 @@ extension Signals {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             Signals.reopenFlag.store(true, ordering: .relaxed)
-            let writer = Signals.wakeWriter.load(ordering: .relaxed)
-            if writer >= 0 {
-                var byte: UInt8 = 1
-                _ = write(writer, &byte, 1)
-            }
+            Signals.wakePoll()
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0

@@ -100,6 +100,12 @@ struct TransportSecurityTests {
             ([], ["FCGI_READ_TIMEOUT": "soon"], "FCGI_READ_TIMEOUT must be more than 0"),
             ([], ["FCGI_READ_TIMEOUT": "-1"], "FCGI_READ_TIMEOUT must be more than 0"),
         ]
+        try Self.expectRefusals(cases)
+    }
+
+    /// Starts a one-worker master with each case's arguments and environment and expects it
+    /// to exit non-zero with the case's message in its log.
+    static func expectRefusals(_ cases: [([String], [String: String], String)]) throws {
         for (arguments, environment, message) in cases {
             let pool = try TransportPool(["--workers", "1"] + arguments, environment: environment, socket: true)
             defer { pool.stop() }
