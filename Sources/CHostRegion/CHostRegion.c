@@ -50,6 +50,8 @@ uint64_t chr_store_text(uint64_t *words, uint64_t capacity, const void *bytes, u
             word |= (uint64_t)source[offset + index] << (8 * index);
         }
         __atomic_store_n(&words[offset / 8], word, __ATOMIC_RELAXED);
+        // A zero byte ends the text for readers: what follows it is never read.
+        if (offset + 8 > length) break;
     }
     return length;
 }

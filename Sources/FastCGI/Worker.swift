@@ -405,10 +405,14 @@ public struct Worker {
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
         let written = fcgx.respond(CGIResponse.encode(response), release: peerKeeps && (release || !complete))
         if let monitor {
+            // Counted before the slot shows idle: a reader that sees every worker idle has
+            // every answered request in the counters.
             let status = Int(response.status.code)
-            let nanoseconds = monitor.slot.endRequest(status: status)
+            let now = Scoreboard.now()
             monitor.metrics.record(
-                row: routeIndex ?? MetricsTable.unmatchedRow, status: status, nanoseconds: nanoseconds)
+                row: routeIndex ?? MetricsTable.unmatchedRow, status: status,
+                nanoseconds: monitor.slot.elapsed(now: now))
+            monitor.slot.endRequest(status: status, now: now)
         }
         return written ? .answered(complete: complete) : .gone
     }

@@ -256,6 +256,12 @@ public struct Scoreboard: @unchecked Sendable {
             }
         }
 
+        /// Nanoseconds since the request in hand began, at `now`.
+        public func elapsed(now: UInt64 = Scoreboard.now()) -> UInt64 {
+            let start = chr_load64_relaxed(words + Word.requestStart)
+            return now >= start ? now - start : 0
+        }
+
         /// The request is answered with `status`; the worker is idle again. Returns its
         /// duration in nanoseconds.
         @discardableResult

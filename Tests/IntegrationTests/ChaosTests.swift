@@ -18,7 +18,12 @@ struct ChaosTests {
         defer { service.stop() }
         let token = try TasksTests.token(service, "mallory")
         let accepted = { try (StatusTests.statusJSON(service)["accepted_requests"] as? Int) ?? -1 }
-        // Requests the workers answered before the load; every later one is the load's.
+        // Requests the workers answered before the load, once every worker is idle (a worker
+        // counts a request before it shows idle); every later one is the load's.
+        #expect(
+            Processes.waitUntil(seconds: 10) {
+                ((try? StatusTests.statusJSON(service))?["idle_workers"] as? Int) == 4
+            })
         let baseline = try accepted()
         let posts = KeptConnectionTests.Load(service, token: token, clients: 3)
         defer { posts.stop() }

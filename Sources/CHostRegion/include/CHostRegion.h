@@ -25,8 +25,9 @@ uint64_t chr_load64_relaxed(const uint64_t *word);
 void chr_store64_relaxed(uint64_t *word, uint64_t value);
 void chr_fence_acquire(void);
 void chr_fence_release(void);
-/// Stores `length` bytes of `bytes` into `capacity` bytes of words (a multiple of 8), zero
-/// padded, each word with a relaxed store; returns the bytes stored.
+/// Stores `length` bytes of `bytes` into `capacity` bytes of words (a multiple of 8), each
+/// word with a relaxed store, followed by a zero byte when shorter (readers stop there; the
+/// words after it are left as they were); returns the bytes stored.
 uint64_t chr_store_text(uint64_t *words, uint64_t capacity, const void *bytes, uint64_t length);
 /// Loads `capacity` bytes of words (a multiple of 8) into `out` with relaxed loads.
 void chr_load_text(const uint64_t *words, uint64_t capacity, void *out);
