@@ -1,5 +1,7 @@
 // The listening socket: a unix socket, a TCP port (loopback or allow-listed), or one passed by systemd.
 
+// The socket API constants (SOCK_CLOEXEC, MSG_NOSIGNAL) come with libfcgi's headers.
+import CFastCGI
 import Logging
 
 #if canImport(Glibc)

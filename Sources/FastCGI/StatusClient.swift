@@ -1,5 +1,8 @@
 // A client of the status socket, for `tasks-api status` on the same host.
 
+// The socket API constants (SOCK_CLOEXEC, MSG_NOSIGNAL) come with libfcgi's headers.
+import CFastCGI
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,5 +1,7 @@
 // The master's status server: a thread answering /status, /ping and /metrics on a unix socket.
 
+// The socket API constants (SOCK_CLOEXEC, MSG_NOSIGNAL) come with libfcgi's headers.
+import CFastCGI
 import CHostRegion
 import HostRegion
 
