@@ -22,6 +22,7 @@ test:
 	scripts/check-systemd-units
 	scripts/check-openapi
 	scripts/check-schemathesis
+	scripts/check-browser
 	scripts/check-dist
 	$(MAKE) --no-print-directory check-dev
 	scripts/fuzz check
