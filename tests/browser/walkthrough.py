@@ -13,11 +13,13 @@ conflict) and the 401 of an expired access token, which the UI answers by refres
 """
 
 import argparse
+import http.client
 import json
 import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 
@@ -183,7 +185,16 @@ def check_headers(base):
         check(headers.get("Content-Type", "").startswith(media_type), f"/app/{name} is {headers.get('Content-Type')}")
         check(headers.get("Cache-Control") == "no-cache", f"/app/{name} Cache-Control is {headers.get('Cache-Control')}")
         check(headers.get("X-Content-Type-Options") == "nosniff", f"/app/{name} lacks nosniff")
-    print("walkthrough: headers of /app/ ok (CSP, nosniff, Cache-Control)", flush=True)
+    status, _, _ = request(base, "GET", "/static/app/index.html")
+    check(status == 404, f"the UI is also served without its CSP under /static/app/ ({status})")
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc, timeout=WAIT)
+    connection.request("GET", "/app")
+    response = connection.getresponse()
+    check(response.status == 301 and response.getheader("Location") == "/app/",
+          f"/app answered {response.status} to {response.getheader('Location')}")
+    connection.close()
+    print("walkthrough: headers of /app/ ok (CSP, nosniff, Cache-Control; /app redirects; not under /static/)",
+          flush=True)
 
 
 # The CSP is enforced and its violations reach the console check: an inline script is refused.
