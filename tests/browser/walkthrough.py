@@ -424,6 +424,10 @@ def docs(walk):
         page = response.read().decode()
     if "/static/docs/" in page:
         walk.driver.get(walk.base + "/docs")
+        walk.wait(lambda: walk.driver.find_elements(By.CSS_SELECTOR, ".opblock-tag, .opblock"), "Swagger UI")
+        # Tags configured to start collapsed render no operations: open each one.
+        for tag in walk.driver.find_elements(By.CSS_SELECTOR, ".opblock-tag-section:not(.is-open) .opblock-tag"):
+            tag.click()
         read = ("return Array.from(document.querySelectorAll('.opblock')).map(b => ["
                 "b.querySelector('.opblock-summary-method').textContent.trim(),"
                 "b.querySelector('.opblock-summary-path').getAttribute('data-path')])")
