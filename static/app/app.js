@@ -143,10 +143,13 @@ function describe(error) {
   return error.message;
 }
 
-// Runs an action of the UI; its failures end up as messages, never as uncaught errors.
+// Runs an action of the UI; its failures end up as messages, never as uncaught errors. The
+// form's buttons wait for it, so a second click cannot send the same task twice.
 async function attempt(action, form) {
+  const buttons = form ? [...form.querySelectorAll("button:not([disabled])")] : [];
   try {
     if (form) clearErrors(form);
+    for (const button of buttons) button.disabled = true;
     await action();
   } catch (error) {
     if (error instanceof SessionEnded) {
@@ -158,6 +161,8 @@ async function attempt(action, form) {
     } else {
       notice(describe(error));
     }
+  } finally {
+    for (const button of buttons) button.disabled = false;
   }
 }
 
@@ -354,7 +359,6 @@ async function saveEdit(event) {
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) {
         $("conflict").hidden = false;
-        $("conflict-reload").focus();
         return;
       }
       if (error instanceof ApiError && error.status === 404) {
