@@ -209,6 +209,7 @@ async function logout() {
 }
 
 function showSignedOut() {
+  status("");
   $("who").hidden = true;
   $("tasks").hidden = true;
   $("auth").hidden = false;

@@ -220,17 +220,22 @@ def register(walk):
     walk.step("register")
 
 
-def log_in(walk):
+def log_in(walk, name="log-in", tasks=0):
+    walk.fill("#login-username", USERNAME)
     walk.fill("#login-password", PASSWORD)
     walk.find("#login-form button[type=submit]").click()
     walk.wait(lambda: walk.visible_text("#who-name") == USERNAME, "the signed-in user's name")
-    walk.wait(lambda: walk.find("#empty").is_displayed(), "the empty list")
+    if tasks == 0:
+        walk.wait(lambda: walk.find("#empty").is_displayed(), "the empty list")
+    else:
+        walk.wait(lambda: len(walk.list_titles()) == tasks, f"the list of {tasks} tasks")
+    check(walk.visible_text("#notice") == "", f"a notice after login: {walk.visible_text('#notice')!r}")
     storage = walk.driver.execute_script(
         "return [sessionStorage.length, sessionStorage.getItem('tasks-api.refresh_token'), localStorage.length,"
         " document.cookie]")
     check(storage[0] == 1 and storage[1], "the refresh token is not in sessionStorage (alone)")
     check(storage[2] == 0 and storage[3] == "", "something was stored in localStorage or a cookie")
-    walk.step("log-in")
+    walk.step(name)
 
 
 def create_task(walk):
@@ -339,21 +344,42 @@ def last_token_issue(log_path):
     return issued
 
 
-# The access token expires (the pool runs with a short lifetime); the next call refreshes it once.
-def token_refresh(walk):
-    lifetime = walk.args.token_lifetime
+# Waits until the access token last issued (by a login or a refresh, in nginx's access log)
+# has expired; answers the log's length then, to read what follows.
+def wait_for_expiry(walk):
     issued = last_token_issue(walk.args.access_log)
     check(issued is not None, "no token issue in the access log")
     issued_at = datetime.fromisoformat(issued["time"]).timestamp()
-    with open(walk.args.access_log) as log:
-        offset = len(log.read())
     # The token's expiry is the event: its time is known from the log line that issued it.
-    walk.wait(lambda: time.time() > issued_at + lifetime + 1.5, "the access token's expiry")
+    walk.wait(lambda: time.time() > issued_at + walk.args.token_lifetime + 1.5, "the access token's expiry")
+    with open(walk.args.access_log) as log:
+        return len(log.read())
+
+
+# The access token expires (the pool runs with a short lifetime); the next call refreshes it once.
+def token_refresh(walk):
+    offset = wait_for_expiry(walk)
     walk.find("#refresh-list").click()
     walk.wait(lambda: tasks_get_after_refresh(walk.args.access_log, offset), "a refresh and the retried request")
     walk.wait(lambda: len(walk.list_titles()) == 7, "the list after the refresh")
     check(walk.visible_text("#who-name") == USERNAME, "signed out by an expired token")
     walk.step("token-refreshed")
+
+
+# The refresh token revoked elsewhere: once the access token expires, the page asks to log in.
+def session_ended(walk):
+    refresh = walk.driver.execute_script("return sessionStorage.getItem('tasks-api.refresh_token')")
+    status, _, _ = request(walk.base, "POST", "/api/auth/logout", token=refresh)
+    check(status == 204, f"revoking the refresh token answered {status}")
+    wait_for_expiry(walk)
+    walk.find("#refresh-list").click()
+    walk.wait(lambda: walk.find("#auth").is_displayed(), "the login form")
+    check(walk.visible_text("#notice") == "Your session has ended. Please log in again.",
+          f"the notice: {walk.visible_text('#notice')!r}")
+    check(not walk.find("#tasks").is_displayed(), "the tasks still shown")
+    check(walk.driver.execute_script("return sessionStorage.length") == 0, "sessionStorage not cleared")
+    walk.step("session-ended")
+    log_in(walk, "log-in-again", tasks=6)
 
 
 def tasks_get_after_refresh(log_path, offset):
@@ -463,7 +489,7 @@ def main():
     try:
         check_csp_enforced(walk)
         for step in (register, log_in, create_task, validation_error, complete_task, list_pages_filters_sort,
-                     conflict, token_refresh, page_reload, delete_task, log_out, docs):
+                     conflict, token_refresh, page_reload, delete_task, session_ended, log_out, docs):
             step(walk)
         walk.console()
         check(not walk.console_errors, f"browser console errors: {walk.console_errors}")
