@@ -378,7 +378,19 @@ async function saveEdit(event) {
 
 // --- Start ------------------------------------------------------------------------------
 
+// A message goes once its field is edited; the others stay until the next answer.
+function clearFieldErrorOnInput(form) {
+  form.addEventListener("input", (event) => {
+    const name = event.target.name;
+    if (!name) return;
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+    if (slot) show(slot, "");
+    event.target.removeAttribute("aria-invalid");
+  });
+}
+
 function wire() {
+  for (const id of ["register-form", "login-form", "create-form", "edit-form"]) clearFieldErrorOnInput($(id));
   $("register-form").addEventListener("submit", register);
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", () => attempt(logout));

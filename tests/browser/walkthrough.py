@@ -269,6 +269,9 @@ def validation_error(walk):
     check(follows == "create-title-error", f"the title's message is not beside it ({follows})")
     walk.step("validation-error", expected=(400,))
     walk.fill("#create-priority", "3")
+    walk.wait(lambda: walk.visible_text("#create-priority-error") == "", "the corrected field's message gone")
+    check(walk.find("#create-priority").get_attribute("aria-invalid") is None, "priority still marked invalid")
+    check(walk.visible_text("#create-title-error") != "", "the title's message went with the priority's")
 
 
 def complete_task(walk):
