@@ -15,6 +15,7 @@ conflict) and the 401 of an expired access token, which the UI answers by refres
 import argparse
 import http.client
 import json
+import os
 import re
 import sys
 import time
@@ -96,7 +97,10 @@ class Walk:
         self.steps = 0
         options = webdriver.ChromeOptions()
         options.binary_location = args.chromium
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1700",
+        # Chromium refuses to run as root with its sandbox on.
+        if os.geteuid() == 0:
+            options.add_argument("--no-sandbox")
+        for flag in ("--headless=new", "--disable-dev-shm-usage", "--window-size=1100,1700",
                      "--no-first-run", "--disable-extensions", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--disable-default-apps"):
             options.add_argument(flag)
