@@ -22,6 +22,7 @@ test:
 	scripts/check-systemd-units
 	scripts/check-openapi
 	scripts/check-schemathesis
+	scripts/check-openapi-client
 	scripts/check-dist
 	$(MAKE) --no-print-directory check-dev
 	scripts/fuzz check
