@@ -23,6 +23,7 @@ test:
 	scripts/check-openapi
 	scripts/check-schemathesis
 	scripts/check-browser
+	scripts/check-openapi-client
 	scripts/check-dist
 	$(MAKE) --no-print-directory check-dev
 	scripts/fuzz check

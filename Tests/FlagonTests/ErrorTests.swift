@@ -8,6 +8,15 @@ private struct LeakyError: Error, CustomStringConvertible {
     var description: String { "SELECT password FROM users WHERE name='root' -- /srv/tasks/app.sqlite" }
 }
 
+/// A domain error that renders itself, as a store's `notFound` would.
+private enum ShelfError: HTTPResponseError {
+    case gone
+
+    var status: HTTPStatus { HTTPStatus(code: 410) }
+    var headers: HTTPHeaders { ["X-Shelf": "empty"] }
+    var body: JSONValue { ["error": "Gone", "message": "The shelf was emptied.", "status": 410, "shelf": "top"] }
+}
+
 @Suite("Errors")
 struct ErrorTests {
     /// Routes that throw each error status, plus an upload endpoint for the size limit.
@@ -20,6 +29,7 @@ struct ErrorTests {
             throw HTTPError(.conflict, message: "That name is taken.", headers: ["X-Extra": "1"])
         }
         errors.get("/crash") { _ in throw LeakyError() }
+        errors.get("/domain") { _ in throw ShelfError.gone }
         errors.get("/validation") { _ in
             throw HTTPError.validation(["title": ["Missing data for required field."], "priority": ["Bad."]])
         }
@@ -97,6 +107,7 @@ struct ErrorTests {
         let capture = LogCapture()
         let errors = Blueprint("errors")
         errors.get("/crash") { _ in throw LeakyError() }
+        errors.get("/domain") { _ in throw ShelfError.gone }
         let app = makeApp(errors, logger: capture.logger())
         let response = await TestClient(app: app).get("/crash", headers: ["X-Request-Id": "crash-1"])
         #expect(response.status == 500)
@@ -178,5 +189,23 @@ struct ErrorTests {
                 == #"{"error": "Bad Request", "message": "The Content-Length is not a number.", "status": 400}"#)
         #expect(response.headers["X-Content-Type-Options"] == "nosniff")
         #expect(isGeneratedRequestID(response.headers["X-Request-Id"]))
+    }
+
+    @Test("an error conforming to HTTPResponseError answers with its own status, headers and body")
+    func domainError() async throws {
+        let response = await TestClient(app: Self.errorApp()).get("/domain")
+        #expect(response.status == 410)
+        #expect(response.headers["X-Shelf"] == "empty")
+        #expect(response.headers["Content-Type"] == "application/json")
+        #expect(response.json == ["error": "Gone", "message": "The shelf was emptied.", "status": 410, "shelf": "top"])
+    }
+
+    @Test("a domain error still gets the rate-limit headers, as an HTTPError does")
+    func domainErrorRateLimited() async throws {
+        var app = Self.errorApp()
+        app.use(RateLimitMiddleware(defaultLimits: [RateLimit(5, per: .minute)], store: MemoryRateLimitStore()))
+        let response = await TestClient(app: app).get("/domain")
+        #expect(response.status == 410)
+        #expect(response.headers["X-RateLimit-Remaining"] == "4")
     }
 }

@@ -52,6 +52,12 @@ private func document(limited: Bool = true) -> JSONValue {
     itemsApp(limited: limited).openAPIDocument(title: "items", version: "2.0")
 }
 
+/// The value, or what its `$ref` points to in the document's components.
+private func resolved(_ value: JSONValue?, in document: JSONValue = document()) -> JSONValue? {
+    guard let reference = value?["$ref"]?.stringValue, reference.hasPrefix("#/components/") else { return value }
+    return reference.dropFirst(2).split(separator: "/").reduce(document) { $0?[String($1)] }
+}
+
 /// The response codes of an operation, as strings in document order.
 private func codes(_ path: String, _ method: String, in document: JSONValue = document()) -> [String] {
     document["paths"]?[path]?[method]?["responses"]?.keys ?? []
@@ -59,7 +65,7 @@ private func codes(_ path: String, _ method: String, in document: JSONValue = do
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("the document is OpenAPI 3.1 with info, tags, the Error schema and bearer auth")
+    @Test("the document is OpenAPI 3.1 with info, tags, the ErrorResponse schema and bearer auth")
     func topLevel() {
         let document = document()
         #expect(document["openapi"] == "3.1.0")
@@ -68,19 +74,20 @@ struct OpenAPITests {
         #expect(
             document["components"]?["securitySchemes"]?["bearerAuth"]
                 == ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"])
-        let error = document["components"]?["schemas"]?["Error"]
+        #expect(document["components"]?["schemas"]?["Error"] == nil)
+        let error = document["components"]?["schemas"]?["ErrorResponse"]
         #expect(error?["required"] == ["error", "message", "status"])
         #expect(error?["properties"]?.keys == ["error", "message", "status", "errors"])
     }
 
-    @Test("every route is an operation under its OpenAPI path, named by its endpoint")
+    @Test("every route is an operation under its OpenAPI path, its operationId the endpoint name in camelCase")
     func paths() {
         let paths = document()["paths"]
         #expect(paths?.keys == ["/api/items", "/api/items/{id}", "/api/items/{name}", "/", "/healthz"])
         #expect(paths?["/api/items"]?.keys == ["get", "post"])
         #expect(paths?["/api/items/{id}"]?.keys == ["get", "patch"])
         let list = paths?["/api/items"]?["get"]
-        #expect(list?["operationId"] == "items.list")
+        #expect(list?["operationId"] == "itemsList")
         #expect(list?["tags"] == ["items"])
         #expect(list?["summary"] == "Items")
         // Without a summary, the endpoint name stands in.
@@ -91,8 +98,9 @@ struct OpenAPITests {
     func pathParameters() {
         let paths = document()["paths"]
         let id = paths?["/api/items/{id}"]?["get"]?["parameters"]?.array?.first
+        #expect(id == ["$ref": "#/components/parameters/id"])
         #expect(
-            id == [
+            resolved(id) == [
                 "name": "id", "in": "path", "required": true,
                 "schema": ["type": "integer", "format": "int64", "minimum": 1],
             ])
@@ -103,7 +111,9 @@ struct OpenAPITests {
 
     @Test("query parameters come from the query schema, each with its schema and required flag")
     func queryParameters() {
-        let parameters = document()["paths"]?["/api/items"]?["get"]?["parameters"]?.array ?? []
+        let parameters = (document()["paths"]?["/api/items"]?["get"]?["parameters"]?.array ?? []).map {
+            resolved($0) ?? $0
+        }
         #expect(parameters.map { $0["name"] } == ["page", "per_page", "q"])
         #expect(parameters.allSatisfy { $0["in"] == "query" })
         #expect(parameters.map { $0["required"] } == [false, false, true])
@@ -146,11 +156,11 @@ struct OpenAPITests {
         #expect(codes("/api/items/{name}", "delete") == ["204", "401", "404"])
         #expect(codes("/", "get") == ["200", "429"])
         #expect(codes("/healthz", "get") == ["200", "503"])
-        let notFound = document()["paths"]?["/api/items/{id}"]?["get"]?["responses"]?["404"]
-        #expect(notFound?["content"]?["application/json"]?["schema"] == ["$ref": "#/components/schemas/Error"])
-        let unauthorized = document()["paths"]?["/api/items/{id}"]?["get"]?["responses"]?["401"]
+        let notFound = resolved(document()["paths"]?["/api/items/{id}"]?["get"]?["responses"]?["404"])
+        #expect(notFound?["content"]?["application/json"]?["schema"] == ["$ref": "#/components/schemas/ErrorResponse"])
+        let unauthorized = resolved(document()["paths"]?["/api/items/{id}"]?["get"]?["responses"]?["401"])
         #expect(unauthorized?["headers"]?["WWW-Authenticate"] != nil)
-        let tooMany = document()["paths"]?["/api/items"]?["get"]?["responses"]?["429"]
+        let tooMany = resolved(document()["paths"]?["/api/items"]?["get"]?["responses"]?["429"])
         #expect(tooMany?["headers"]?["Retry-After"] == ["$ref": "#/components/headers/Retry-After"])
     }
 
@@ -164,9 +174,9 @@ struct OpenAPITests {
     @Test("conditional headers: If-None-Match on GET, If-Match and If-None-Match on writes")
     func conditionalHeaders() {
         let paths = document()["paths"]
-        let get = paths?["/api/items/{id}"]?["get"]?["parameters"]?.array ?? []
+        let get = (paths?["/api/items/{id}"]?["get"]?["parameters"]?.array ?? []).map { resolved($0) ?? $0 }
         #expect(get.map { $0["name"] } == ["id", "If-None-Match"])
-        let patch = paths?["/api/items/{id}"]?["patch"]?["parameters"]?.array ?? []
+        let patch = (paths?["/api/items/{id}"]?["patch"]?["parameters"]?.array ?? []).map { resolved($0) ?? $0 }
         #expect(patch.map { $0["name"] } == ["id", "If-Match", "If-None-Match"])
         #expect(patch.dropFirst().allSatisfy { $0["in"] == "header" && $0["required"] == false })
     }
@@ -210,5 +220,60 @@ struct OpenAPITests {
         let page = await client.get("/docs")
         #expect(page.headers["Content-Type"] == "text/html; charset=utf-8")
         #expect(page.text.contains(#"spec-url="/openapi.json""#))
+    }
+    @Test("the responses and parameters every route shares are components, referred to by $ref")
+    func sharedComponents() {
+        let document = document()
+        #expect(
+            document["components"]?["responses"]?.keys.sorted() == [
+                "NotFound", "PreconditionFailed", "TooManyRequests", "Unauthorized", "ValidationError",
+            ])
+        #expect(document["components"]?["parameters"]?.keys.sorted() == ["If-Match", "id", "page", "per_page"])
+        let patch = document["paths"]?["/api/items/{id}"]?["patch"]
+        #expect(patch?["responses"]?["412"] == ["$ref": "#/components/responses/PreconditionFailed"])
+        #expect(patch?["responses"]?["400"] == ["$ref": "#/components/responses/ValidationError"])
+        // The role's 403 names the role: it stays with its route.
+        #expect(patch?["responses"]?["403"]?["$ref"] == nil)
+        #expect(patch?["parameters"]?.array?[1] == ["$ref": "#/components/parameters/If-Match"])
+        // A path parameter other than an integer id is the route's own.
+        #expect(document["paths"]?["/api/items/{name}"]?["delete"]?["parameters"]?.array?.first?["$ref"] == nil)
+    }
+
+    @Test("named schemas: a named body, a response schema and its page are components under their names")
+    func namedSchemas() {
+        let thing = SchemaComponent("Thing", item)
+        let input = itemInput.named("ThingInput")
+        let things = Blueprint("things", prefix: "/api/things")
+        things.get("", operationId: "listThings", response: .page("A page.", item: thing)) { _ in .json([:]) }
+        things.post("", operationId: "createThing", body: input, response: .created("The thing.", schema: thing)) {
+            _ in .json([:])
+        }
+        things.patch(
+            "/{id:int}", operationId: "updateThing", body: input.partial, response: .json("It.", schema: thing)
+        ) {
+            _ in .json([:])
+        }
+        let document = makeApp(things).openAPIDocument(title: "things", version: "1")
+        let schemas = document["components"]?["schemas"]
+        #expect(schemas?.keys.sorted() == ["ErrorResponse", "Thing", "ThingInput", "ThingPage"])
+        #expect(schemas?["Thing"] == item)
+        #expect(schemas?["ThingInput"] == itemInput.jsonSchema)
+        #expect(schemas?["ThingPage"] == Pagination.jsonSchema(item: ["$ref": "#/components/schemas/Thing"]))
+        let paths = document["paths"]
+        #expect(
+            paths?["/api/things"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]
+                == ["$ref": "#/components/schemas/ThingPage"])
+        #expect(
+            paths?["/api/things"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+                == ["$ref": "#/components/schemas/ThingInput"])
+        #expect(
+            paths?["/api/things"]?["post"]?["responses"]?["201"]?["content"]?["application/json"]?["schema"]
+                == ["$ref": "#/components/schemas/Thing"])
+        // The partial of a named schema has no name: inline.
+        #expect(
+            paths?["/api/things/{id}"]?["patch"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+                == itemInput.partial.jsonSchema)
+        #expect(paths?["/api/things"]?["get"]?["operationId"] == "listThings")
+        #expect(paths?["/api/things"]?["post"]?["operationId"] == "createThing")
     }
 }

@@ -16,6 +16,12 @@ private func document(of application: Application) -> JSONValue {
     application.app.openAPIDocument(title: Application.title, version: Application.version)
 }
 
+/// The value, or what its `$ref` points to in the document's components.
+private func resolved(_ value: JSONValue?, in document: JSONValue) -> JSONValue? {
+    guard let reference = value?["$ref"]?.stringValue, reference.hasPrefix("#/components/") else { return value }
+    return reference.dropFirst(2).split(separator: "/").reduce(document) { $0?[String($1)] }
+}
+
 /// `(path, method)` of every operation in a document, in document order.
 private func operations(in document: JSONValue) -> [String] {
     document["paths"]?.objectValue?.flatMap { path, item in item.keys.map { "\($0.uppercased()) \(path)" } } ?? []
@@ -37,16 +43,82 @@ struct OpenAPIDocumentTests {
         }
     }
 
-    @Test("operationIds are the endpoint names, unique")
+    @Test("operationIds are camelCase, unique, and name what the operation does")
     func operationIDs() async throws {
-        try await AccountsFixture.with { fixture in
+        try await AccountsFixture.with(["TESTING": "true"]) { fixture in
             let document = document(of: fixture.application)
             let ids =
                 document["paths"]?.objectValue?.flatMap { _, item in
                     item.objectValue?.map { _, operation in operation["operationId"]?.stringValue ?? "" } ?? []
                 } ?? []
             #expect(Set(ids).count == ids.count)
-            #expect(Set(ids) == Set(fixture.application.app.router.routes.map(\.metadata.name)))
+            #expect(Set(ids) == Set(fixture.application.app.router.routes.map(\.metadata.operationId)))
+            #expect(ids.allSatisfy { id in !id.isEmpty && id.allSatisfy { $0.isLetter } && id.first!.isLowercase })
+            func id(_ path: String, _ method: String) -> String? {
+                document["paths"]?[path]?[method]?["operationId"]?.stringValue
+            }
+            #expect(id("/api/tasks", "get") == "listTasks")
+            #expect(id("/api/tasks", "post") == "createTask")
+            #expect(id("/api/tasks/{id}", "get") == "getTask")
+            #expect(id("/api/tasks/{id}", "put") == "replaceTask")
+            #expect(id("/api/tasks/{id}", "patch") == "updateTask")
+            #expect(id("/api/tasks/{id}", "delete") == "deleteTask")
+            #expect(id("/api/products", "get") == "listProducts")
+            #expect(id("/api/products/{id}", "patch") == "updateProduct")
+            #expect(id("/api/auth/register", "post") == "register")
+            #expect(id("/api/auth/login", "post") == "login")
+            #expect(id("/api/users", "get") == "listUsers")
+        }
+    }
+
+    @Test("each resource's schemas are components, referred to by $ref, one per shape")
+    func namedSchemas() async throws {
+        try await AccountsFixture.with { fixture in
+            let document = document(of: fixture.application)
+            let schemas = document["components"]?["schemas"]
+            for name in [
+                "Task", "TaskInput", "TaskPatch", "TaskPage", "Product", "ProductInput", "ProductPatch", "ProductPage",
+                "User", "UserPage", "Credentials", "TokenPair", "ErrorResponse",
+            ] {
+                #expect(schemas?[name] != nil, "\(name)")
+            }
+            #expect(schemas?["Error"] == nil)
+            #expect(schemas?["Task"] == TaskItem.resource.schema.schema)
+            #expect(
+                schemas?["Task"]?["properties"]?.keys == [
+                    "id", "title", "description", "priority", "completed", "created_at", "updated_at",
+                ])
+            #expect(schemas?["TaskInput"] == TaskItem.resource.inputSchema.jsonSchema)
+            #expect(schemas?["TaskPatch"]?["required"] == nil)
+            #expect(schemas?["User"]?["properties"]?.keys == ["id", "username", "roles", "created_at"])
+            #expect(schemas?["TaskPage"]?["properties"]?["items"]?["items"] == ["$ref": "#/components/schemas/Task"])
+            let paths = document["paths"]
+            func schema(_ value: JSONValue?) -> JSONValue? { value?["content"]?["application/json"]?["schema"] }
+            #expect(schema(paths?["/api/tasks"]?["post"]?["requestBody"]) == ["$ref": "#/components/schemas/TaskInput"])
+            #expect(
+                schema(paths?["/api/tasks/{id}"]?["patch"]?["requestBody"]) == [
+                    "$ref": "#/components/schemas/TaskPatch"
+                ])
+            #expect(
+                schema(paths?["/api/tasks/{id}"]?["get"]?["responses"]?["200"]) == ["$ref": "#/components/schemas/Task"]
+            )
+            #expect(
+                schema(paths?["/api/products"]?["get"]?["responses"]?["200"])
+                    == ["$ref": "#/components/schemas/ProductPage"])
+            #expect(
+                schema(paths?["/api/auth/login"]?["post"]?["responses"]?["200"])
+                    == ["$ref": "#/components/schemas/TokenPair"])
+            #expect(
+                schema(paths?["/api/auth/register"]?["post"]?["requestBody"])
+                    == ["$ref": "#/components/schemas/Credentials"])
+            // The shared responses and parameters.
+            #expect(
+                paths?["/api/tasks/{id}"]?["get"]?["responses"]?["404"] == ["$ref": "#/components/responses/NotFound"])
+            #expect(
+                schema(resolved(paths?["/api/tasks/{id}"]?["get"]?["responses"]?["404"], in: document))
+                    == ["$ref": "#/components/schemas/ErrorResponse"])
+            #expect(
+                document["components"]?["parameters"]?.keys.sorted() == ["If-Match", "id", "page", "per_page"])
         }
     }
 
@@ -74,7 +146,10 @@ struct OpenAPIDocumentTests {
                 Issue.record("GET /api/tasks has no parameters")
                 return
             }
-            #expect(parameters.map { $0["name"] } == ["page", "per_page", "completed", "priority", "sort"])
+            #expect(
+                parameters.map { resolved($0, in: document(of: fixture.application))?["name"] } == [
+                    "page", "per_page", "completed", "priority", "sort",
+                ])
             #expect(paths?["/api/tasks"]?["get"]?["responses"]?["200"]?["headers"]?["Link"] != nil)
             #expect(paths?["/api/tasks"]?["post"]?["responses"]?["201"]?["headers"]?["Location"] != nil)
             #expect(paths?["/api/users/me"]?["get"]?["security"] == [["bearerAuth": []]])

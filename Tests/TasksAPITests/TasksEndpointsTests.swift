@@ -353,10 +353,10 @@ struct TasksEndpointsTests {
                 for (index, store) in stores.enumerated() {
                     group.addTask {
                         do {
-                            _ = try store.update(
-                                id: 1, owner: 1, changes: TaskChanges(title: "writer \(index)"), ifVersion: 1)
+                            let changes = try TaskItem.resource.patch(["title": .string("writer \(index)")])
+                            _ = try store.update(id: 1, owner: 1, changes: changes, ifVersion: 1)
                             return "updated"
-                        } catch TaskStoreError.versionMismatch {
+                        } catch TaskError.versionMismatch {
                             return "mismatch"
                         } catch {
                             return "\(error)"
@@ -368,10 +368,11 @@ struct TasksEndpointsTests {
             #expect(outcomes.sorted() == ["mismatch", "mismatch", "mismatch", "mismatch", "mismatch", "updated"])
             let task = try #require(try stores[0].task(id: 1, owner: 1))
             #expect(task.version == 2)
-            #expect(throws: TaskStoreError.notFound) {
-                try stores[0].update(id: 1, owner: 2, changes: TaskChanges(), ifVersion: 2)
+            let nothing = try TaskItem.resource.patch([:])
+            #expect(throws: TaskError.notFound) {
+                try stores[0].update(id: 1, owner: 2, changes: nothing, ifVersion: 2)
             }
-            #expect(throws: TaskStoreError.versionMismatch) { try stores[0].delete(id: 1, owner: 1, ifVersion: 1) }
+            #expect(throws: TaskError.versionMismatch) { try stores[0].delete(id: 1, owner: 1, ifVersion: 1) }
         }
     }
 
@@ -653,7 +654,9 @@ private final class ChecksBeforeWrites: TaskStore, @unchecked Sendable {
         }
     }
 
-    func create(owner: Int64, fields: TaskFields) throws -> TaskItem { try base.create(owner: owner, fields: fields) }
+    func create(owner: Int64, fields: Input<TaskItem>) throws -> TaskItem {
+        try base.create(owner: owner, fields: fields)
+    }
 
     func tasks(
         owner: Int64, filter: TaskFilter, sort: TaskSort, offset: Int, limit: Int
@@ -661,7 +664,7 @@ private final class ChecksBeforeWrites: TaskStore, @unchecked Sendable {
         try base.tasks(owner: owner, filter: filter, sort: sort, offset: offset, limit: limit)
     }
 
-    func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem {
+    func update(id: Int64, owner: Int64, changes: Patch<TaskItem>, ifVersion version: Int64?) throws -> TaskItem {
         try base.update(id: id, owner: owner, changes: changes, ifVersion: version)
     }
 

@@ -1,11 +1,33 @@
 // Errors that become the JSON error body of the API contract (section 2).
 
+/// An error that knows its own HTTP answer, as Hummingbird's `HTTPResponseError`: domain
+/// errors (a task store's `notFound`, say) conform instead of being translated by each route.
+///
+/// ``ErrorMiddleware``, and the stages that decorate error responses too, answer any
+/// conforming error with ``response``; every other error becomes a `500` that reveals nothing.
+public protocol HTTPResponseError: Error, Sendable {
+    var status: HTTPStatus { get }
+    /// Extra header fields, such as `WWW-Authenticate`.
+    var headers: HTTPHeaders { get }
+    /// The JSON error body, `{"error", "message", "status"}` and whatever the error adds.
+    var body: JSONValue { get }
+}
+
+extension HTTPResponseError {
+    /// The complete error response: the body with its status and every extra header field.
+    public var response: Response {
+        var response = Response.json(body, status: status)
+        for field in headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
+        return response
+    }
+}
+
 /// An error a handler or middleware throws to answer with a given status.
 ///
 /// ``ErrorMiddleware`` turns it into
 /// `{"error": <reason phrase>, "message": <message>, "status": <code>}`, plus `errors`
 /// for validation failures. Any other error thrown becomes a `500` that reveals nothing.
-public struct HTTPError: Error, Sendable {
+public struct HTTPError: HTTPResponseError {
     public var status: HTTPStatus
     public var message: String
     /// Field name to messages, for validation failures.
@@ -70,12 +92,5 @@ public struct HTTPError: Error, Sendable {
             object["errors"] = .object(JSONObject(sorted))
         }
         return .object(object)
-    }
-
-    /// The complete error response.
-    public var response: Response {
-        var response = Response.json(body, status: status)
-        for field in headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
-        return response
     }
 }

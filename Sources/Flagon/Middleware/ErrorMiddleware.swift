@@ -4,8 +4,9 @@ import Logging
 
 /// Catches every error from the stages inside it.
 ///
-/// ``HTTPError`` becomes its JSON body. Anything else is logged with the request id and
-/// answered with a plain `500` body, so no stack trace, SQL, path or secret reaches a client.
+/// An ``HTTPResponseError`` (``HTTPError`` or a domain error) becomes its own response.
+/// Anything else is logged with the request id and answered with a plain `500` body, so no
+/// stack trace, SQL, path or secret reaches a client.
 public struct ErrorMiddleware: Middleware {
     let logger: Logger
 

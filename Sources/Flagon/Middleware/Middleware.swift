@@ -34,13 +34,13 @@ protocol WrappingMiddleware: Middleware {
     func responder(around next: @escaping Responder) -> Responder
 }
 
-/// The response of the stages inside, an ``HTTPError`` thrown there included as its error
+/// The response of the stages inside, an ``HTTPResponseError`` thrown there included as its error
 /// response: for stages that decorate every response, errors too (CORS, rate-limit headers).
 /// Anything else thrown keeps propagating to ``ErrorMiddleware``.
 func responseIncludingErrors(of next: Responder, for request: Request) async throws -> Response {
     do {
         return try await next(request)
-    } catch let error as HTTPError {
+    } catch let error as any HTTPResponseError {
         return error.response
     }
 }

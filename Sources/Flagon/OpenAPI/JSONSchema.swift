@@ -21,6 +21,11 @@ public enum JSONSchema {
         ["type": "string", "const": .string(value)]
     }
 
+    /// `{"$ref": "#/components/schemas/<name>"}`: a schema of the document's components.
+    public static func reference(_ name: String) -> JSONValue {
+        ["$ref": .string("#/components/schemas/\(name)")]
+    }
+
     public static func array(of items: JSONValue) -> JSONValue {
         ["type": "array", "items": items]
     }

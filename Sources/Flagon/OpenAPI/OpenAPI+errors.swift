@@ -30,6 +30,19 @@ extension OpenAPI {
         return statuses.sorted { $0.code < $1.code }
     }
 
+    /// The error response of a route: a reference to a shared response for the statuses
+    /// every route answers alike (`400`, `401`, `404`, `412`, `429`), inline for the others.
+    func errorResponse(_ status: HTTPStatus, for route: Route, components: inout Components) -> JSONValue {
+        guard let name = Self.sharedResponseNames[status.code] else { return errorResponse(status, for: route) }
+        return components.response(name, errorResponse(status, for: route))
+    }
+
+    /// The names of the shared responses under `components/responses`.
+    static let sharedResponseNames = [
+        400: "ValidationError", 401: "Unauthorized", 404: "NotFound", 412: "PreconditionFailed",
+        429: "TooManyRequests",
+    ]
+
     func errorResponse(_ status: HTTPStatus, for route: Route) -> JSONValue {
         if status == .notModified {
             return [
@@ -51,16 +64,14 @@ extension OpenAPI {
         if status == .tooManyRequests {
             response["headers"] = .object(JSONObject((Self.rateLimitHeaders + [Self.retryAfter]).map(Self.reference)))
         }
-        response["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]
+        response["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/ErrorResponse"]]]
         return .object(response)
     }
 
     static func explanation(of status: HTTPStatus, for route: Route) -> String {
         switch status.code {
         case 400:
-            return route.metadata.body != nil
-                ? "Validation failed (`errors` names the fields), or the body is not valid JSON."
-                : "Validation of the query parameters failed (`errors` names them)."
+            return "Validation failed (`errors` names the fields or query parameters), or the body is not valid JSON."
         case 401: return "A valid token is missing, or it is invalid, expired or revoked."
         case 403: return "The caller lacks the role `\(route.metadata.auth.role ?? "")`."
         case 404: return "No such resource, or it is not the caller's."

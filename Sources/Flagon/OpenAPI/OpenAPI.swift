@@ -6,10 +6,12 @@
 
 /// Describes routes as an OpenAPI 3.1 document, as APIFlask and flask-smorest generate theirs.
 ///
-/// Every route contributes one operation: its endpoint name as `operationId`, its blueprint
+/// Every route contributes one operation: its ``RouteMetadata/operationId``, its blueprint
 /// as tag, path parameters from its pattern, query parameters and request body from its
 /// schemas, its success response, and the error responses its declarations imply (see
-/// ``errorStatuses(of:)``).
+/// ``errorStatuses(of:)``). Named schemas (``SchemaComponent``, a named ``ObjectSchema``),
+/// the responses and parameters every route shares, and `ErrorResponse` are components,
+/// referred to by `$ref`, so a generated client has one class per shape.
 ///
 /// ```swift
 /// let document = OpenAPI(title: "tasks-api", version: "1.0.0").document(for: app.router.routes)
@@ -31,10 +33,12 @@ public struct OpenAPI: Sendable {
     public func document(for routes: [Route]) -> JSONValue {
         var paths = JSONObject()
         var tags: [String] = []
+        var components = Components()
+        components.schemas["ErrorResponse"] = Self.errorSchema
         for route in routes {
             let path = route.pattern.openAPIPath
             var item = paths[path]?.objectValue ?? JSONObject()
-            item[route.method.rawValue.lowercased()] = operation(for: route)
+            item[route.method.rawValue.lowercased()] = operation(for: route, components: &components)
             paths[path] = .object(item)
             if !tags.contains(route.metadata.blueprint) { tags.append(route.metadata.blueprint) }
         }
@@ -44,7 +48,9 @@ public struct OpenAPI: Sendable {
             "tags": .array(tags.map { ["name": .string($0)] }),
             "paths": .object(paths),
             "components": [
-                "schemas": ["Error": Self.errorSchema],
+                "schemas": .object(components.schemas),
+                "parameters": .object(components.parameters),
+                "responses": .object(components.responses),
                 "headers": .object(
                     JSONObject(
                         (Self.rateLimitHeaders + [Self.retryAfter]).map { header in

@@ -17,6 +17,8 @@ public struct RouteResponse: Sendable {
     public var schema: JSONValue?
     /// Header fields worth documenting, name and description, such as `Location`.
     public var headers: [ResponseHeader]
+    /// The named schemas `schema` refers to, for the document's `components`.
+    public var components: [SchemaComponent] = []
 
     public init(
         status: HTTPStatus, description: String, contentType: String?, schema: JSONValue? = nil,
@@ -38,19 +40,41 @@ public struct RouteResponse: Sendable {
             headers: headers)
     }
 
+    /// A JSON body of a named schema, referred to by `$ref`; `200` by default.
+    public static func json(
+        _ description: String, schema: SchemaComponent, status: HTTPStatus = .ok, headers: [ResponseHeader] = []
+    ) -> RouteResponse {
+        var response = json(description, schema: schema.reference, status: status, headers: headers)
+        response.components = [schema]
+        return response
+    }
+
     /// `201` with the new resource and its `Location`.
     public static func created(_ description: String, schema: JSONValue) -> RouteResponse {
-        .json(
-            description, schema: schema, status: .created,
-            headers: [ResponseHeader("Location", "The path of the new resource.")])
+        .json(description, schema: schema, status: .created, headers: [location])
+    }
+
+    /// `201` with the new resource, of a named schema, and its `Location`.
+    public static func created(_ description: String, schema: SchemaComponent) -> RouteResponse {
+        .json(description, schema: schema, status: .created, headers: [location])
     }
 
     /// One page of a collection: the envelope of ``Pagination`` around items of `item`, and `Link`.
     public static func page(_ description: String, item: JSONValue) -> RouteResponse {
-        .json(
-            description, schema: Pagination.jsonSchema(item: item),
-            headers: [ResponseHeader("Link", #"The next and previous pages, `rel="next"` and `rel="prev"`."#)])
+        .json(description, schema: Pagination.jsonSchema(item: item), headers: [link])
     }
+
+    /// One page of a collection of a named schema: the envelope is the component
+    /// `<item>Page` around references to `item`.
+    public static func page(_ description: String, item: SchemaComponent) -> RouteResponse {
+        let page = SchemaComponent(item.name + "Page", Pagination.jsonSchema(item: item.reference))
+        var response = json(description, schema: page, headers: [link])
+        response.components = [item, page]
+        return response
+    }
+
+    private static let location = ResponseHeader("Location", "The path of the new resource.")
+    private static let link = ResponseHeader("Link", #"The next and previous pages, `rel="next"` and `rel="prev"`."#)
 
     /// An HTML page.
     public static func html(_ description: String) -> RouteResponse {

@@ -66,7 +66,7 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
             var response: Response
             do {
                 response = try await next(request)
-            } catch let error as HTTPError {
+            } catch let error as any HTTPResponseError {
                 response = error.response
             }
             Self.setHeaders(of: shown, on: &response.headers)

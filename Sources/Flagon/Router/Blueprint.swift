@@ -29,6 +29,8 @@ public final class Blueprint {
     /// Registers a handler for a method and path (relative to the prefix).
     ///
     /// - Parameters:
+    ///   - operationId: The OpenAPI `operationId`, camelCase (`listTasks`); by default the
+    ///     endpoint name in camelCase.
     ///   - auth: What ``AuthMiddleware`` requires of the caller, such as
     ///     `.accessToken(role: "admin")`; nothing by default.
     ///   - limit: The route's own rate limits, replacing the default ones (flask-limiter's
@@ -39,7 +41,7 @@ public final class Blueprint {
     ///   - errors: Error statuses to document beyond those the other declarations imply.
     ///   - etag: Whether the route sends an `ETag` and honours conditional headers.
     public func route(
-        _ method: HTTPMethod, _ path: String, name: String? = nil, summary: String = "",
+        _ method: HTTPMethod, _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
         auth: AuthRequirement = .none, limit: [RateLimit]? = nil, body: ObjectSchema? = nil,
         query: ObjectSchema? = nil, response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false,
         handler: @escaping Responder
@@ -51,58 +53,69 @@ public final class Blueprint {
             Route(
                 method: method, pattern: pattern,
                 metadata: RouteMetadata(
-                    name: endpoint, summary: summary, blueprint: self.name, auth: auth, rateLimit: limit,
+                    name: endpoint, operationId: operationId, summary: summary, blueprint: self.name, auth: auth,
+                    rateLimit: limit,
                     body: body, query: query, response: response, errors: errors, etag: etag),
                 responder: handler))
     }
 
     public func get(
-        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
+        auth: AuthRequirement = .none,
         limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
         route(
-            .get, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            .get, path, name: name, operationId: operationId, summary: summary, auth: auth, limit: limit, body: body,
+            query: query,
             response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func post(
-        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
+        auth: AuthRequirement = .none,
         limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
         route(
-            .post, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            .post, path, name: name, operationId: operationId, summary: summary, auth: auth, limit: limit, body: body,
+            query: query,
             response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func put(
-        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
+        auth: AuthRequirement = .none,
         limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
         route(
-            .put, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            .put, path, name: name, operationId: operationId, summary: summary, auth: auth, limit: limit, body: body,
+            query: query,
             response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func patch(
-        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
+        auth: AuthRequirement = .none,
         limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
         route(
-            .patch, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            .patch, path, name: name, operationId: operationId, summary: summary, auth: auth, limit: limit, body: body,
+            query: query,
             response: response, errors: errors, etag: etag, handler: handler)
     }
 
     public func delete(
-        _ path: String, name: String? = nil, summary: String = "", auth: AuthRequirement = .none,
+        _ path: String, name: String? = nil, operationId: String? = nil, summary: String = "",
+        auth: AuthRequirement = .none,
         limit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, handler: @escaping Responder
     ) {
         route(
-            .delete, path, name: name, summary: summary, auth: auth, limit: limit, body: body, query: query,
+            .delete, path, name: name, operationId: operationId, summary: summary, auth: auth, limit: limit, body: body,
+            query: query,
             response: response, errors: errors, etag: etag, handler: handler)
     }
 

@@ -26,6 +26,10 @@ public final class Route: Sendable {
 public struct RouteMetadata: Sendable {
     /// The endpoint name, `blueprint.function` as Flask names it.
     public var name: String
+    /// The OpenAPI `operationId`, unique in the document: camelCase, `listTasks`, so that
+    /// generated clients name their methods after it. By default the endpoint name in
+    /// camelCase, `tasks.get_by_id` as `tasksGetById`.
+    public var operationId: String
     public var summary: String
     /// The blueprint the route came from; also its OpenAPI tag.
     public var blueprint: String
@@ -47,11 +51,13 @@ public struct RouteMetadata: Sendable {
     public var etag: Bool
 
     public init(
-        name: String = "", summary: String = "", blueprint: String = "", auth: AuthRequirement = .none,
+        name: String = "", operationId: String? = nil, summary: String = "", blueprint: String = "",
+        auth: AuthRequirement = .none,
         rateLimit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
         response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false
     ) {
         self.name = name
+        self.operationId = operationId ?? Self.camelCase(name)
         self.summary = summary
         self.blueprint = blueprint
         self.auth = auth
@@ -61,5 +67,12 @@ public struct RouteMetadata: Sendable {
         self.response = response
         self.errors = errors
         self.etag = etag
+    }
+
+    /// `tasks.get_by_id` as `tasksGetById`: every word after the first capitalised.
+    static func camelCase(_ name: String) -> String {
+        let words = name.split(whereSeparator: { $0 == "." || $0 == "_" })
+        guard let first = words.first else { return "" }
+        return String(first) + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 }

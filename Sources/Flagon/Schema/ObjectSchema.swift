@@ -17,6 +17,9 @@
 /// ```
 public struct ObjectSchema: Sendable {
     public let fields: [Field]
+    /// The name of the schema under `components/schemas` when the OpenAPI document refers
+    /// to it; nil to describe it inline.
+    public private(set) var name: String?
     /// The position of each field by name, so checking every key of a large body stays linear.
     private let positions: [String: Int]
 
@@ -40,9 +43,16 @@ public struct ObjectSchema: Sendable {
         positions[name].map { fields[$0] }
     }
 
+    /// The same schema, published in the OpenAPI document as the component `name`.
+    public func named(_ name: String) -> ObjectSchema {
+        var schema = self
+        schema.name = name
+        return schema
+    }
+
     /// The same fields for a partial update (`PATCH`), as marshmallow's `partial=True`:
     /// nothing is required and no defaults are applied, so only the fields sent are
-    /// validated and returned.
+    /// validated and returned. The partial schema has no name of its own.
     ///
     /// ```swift
     /// struct TaskPatch: SchemaDecodable {

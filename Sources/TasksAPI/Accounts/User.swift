@@ -1,4 +1,4 @@
-// A user account and how it appears in API responses.
+// A user account, declared once: its JSON form, row mapping and OpenAPI schema; the account store's interface.
 
 import Flagon
 
@@ -12,12 +12,19 @@ public struct User: Sendable, Equatable {
     public var createdAt: String
 
     /// The public form: `{"id", "username", "roles", "created_at"}`.
-    public var json: JSONValue {
-        [
-            "id": .integer(id), "username": .string(username), "roles": .array(roles.map { .string($0) }),
-            "created_at": .string(createdAt),
-        ]
-    }
+    public var json: JSONValue { Self.resource.json(self) }
+}
+
+extension User: Resource {
+    /// The columns of the `users` table. Accounts are written through registration
+    /// (``RegisterInput``), not through an input of their own; the hash is never shown.
+    public static let resource = ResourceDeclaration<User>(
+        "User", blank: User(id: 0, username: "", roles: [], passwordHash: "", createdAt: ""),
+        .integer("id", \.id, access: .readOnly, minimum: 1),
+        .string("username", \.username, access: .readOnly),
+        .strings("roles", \.roles),
+        .string("password_hash", \.passwordHash, access: .hidden),
+        .timestamp("created_at", \.createdAt))
 }
 
 /// Why an account could not be stored.

@@ -8,7 +8,8 @@ extension Blueprints {
         let auth = Blueprint("auth", prefix: "/api/auth")
 
         auth.post(
-            "/register", name: "register", summary: "Create an account", body: RegisterInput.schema,
+            "/register", name: "register", operationId: "register", summary: "Create an account",
+            body: Schemas.credentials,
             response: .json("The new account.", schema: Schemas.registeredUser, status: .created),
             errors: [.conflict]
         ) { request in
@@ -19,8 +20,9 @@ extension Blueprints {
         }
 
         auth.post(
-            "/login", name: "login", summary: "Exchange credentials for an access and a refresh token",
-            body: LoginInput.schema, response: .json("The tokens.", schema: Schemas.tokenPair),
+            "/login", name: "login", operationId: "login",
+            summary: "Exchange credentials for an access and a refresh token", body: Schemas.login,
+            response: .json("The tokens.", schema: Schemas.tokenPair),
             errors: [.unauthorized]
         ) { request in
             let user = try accounts.authenticate(try request.decode(LoginInput.self))
@@ -33,7 +35,8 @@ extension Blueprints {
         }
 
         auth.post(
-            "/refresh", name: "refresh", summary: "A new access token for a refresh token", auth: .refreshToken,
+            "/refresh", name: "refresh", operationId: "refreshToken", summary: "A new access token for a refresh token",
+            auth: .refreshToken,
             response: .json("A new access token.", schema: Schemas.accessToken)
         ) { request in
             // The account is read again: a deleted user gets no new token, and changed roles apply.
@@ -45,7 +48,8 @@ extension Blueprints {
         }
 
         auth.post(
-            "/logout", name: "logout", summary: "Revoke the token sent, in every worker", auth: .anyToken,
+            "/logout", name: "logout", operationId: "logout", summary: "Revoke the token sent, in every worker",
+            auth: .anyToken,
             response: .noContent("The token is revoked.")
         ) { request in
             guard let identity = request.identity, let jti = identity.tokenID, let expiresAt = identity.expiresAt else {

@@ -10,10 +10,12 @@ extension Blueprints {
         // The greeting never changes: serialised once, not per request.
         let hello = Response.json(["message": "Hello, World!"])
         api.get(
-            "/hello", name: "hello", summary: "A greeting", response: .json("The greeting.", schema: Schemas.message)
+            "/hello", name: "hello", operationId: "hello", summary: "A greeting",
+            response: .json("The greeting.", schema: Schemas.message)
         ) { _ in hello }
         api.get(
-            "/protected", name: "protected", summary: "The guide's protected route", auth: .accessToken,
+            "/protected", name: "protected", operationId: "getProtected", summary: "The guide's protected route",
+            auth: .accessToken,
             response: .json("Access granted.", schema: Schemas.protected)
         ) { request in
             .json([
@@ -24,13 +26,14 @@ extension Blueprints {
         // The guide's `@limiter.limit("5 per minute")` example: this limit replaces the default.
         let limited = Response.json(["message": "This endpoint is rate limited"])
         api.get(
-            "/limited-endpoint", name: "limited_endpoint", summary: "Limited to 5 requests per minute per client",
+            "/limited-endpoint", name: "limited_endpoint", operationId: "getLimited",
+            summary: "Limited to 5 requests per minute per client",
             limit: [RateLimit(5, per: .minute)], response: .json("The message.", schema: Schemas.message)
         ) { _ in limited }
 
         let health = Blueprint("health")
         health.get(
-            "/healthz", name: "healthz", summary: "Liveness and database check",
+            "/healthz", name: "healthz", operationId: "healthCheck", summary: "Liveness and database check",
             response: .json("The service and its database are up.", schema: Schemas.health),
             errors: [.serviceUnavailable]
         ) { _ in
@@ -49,11 +52,11 @@ extension Blueprints {
         // by path (RateLimitMiddleware.defaultExemptPaths).
         let site = Blueprint("meta")
         site.get(
-            "/openapi.json", name: "openapi", summary: "This OpenAPI 3.1 document",
+            "/openapi.json", name: "openapi", operationId: "getOpenAPIDocument", summary: "This OpenAPI 3.1 document",
             response: .json("The OpenAPI document of every route.", schema: Schemas.openAPIDocument)
         ) { _ in try docs.documentResponse() }
         site.get(
-            "/docs", name: "docs", summary: "The API documentation, rendered by Redoc",
+            "/docs", name: "docs", operationId: "getDocs", summary: "The API documentation, rendered by Redoc",
             response: .html("A page rendering /openapi.json (Redoc, loaded from its CDN by the browser).")
         ) { _ in docs.page }
         return [api, health, site]

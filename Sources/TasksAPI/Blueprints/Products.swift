@@ -2,50 +2,6 @@
 
 import Flagon
 
-/// The body of `POST` and `PUT /api/products`: every field, with defaults for the optional ones.
-struct ProductInput: SchemaDecodable {
-    static let schema = ObjectSchema(
-        .string("name", required: true, minLength: 1, maxLength: 200),
-        .string("description", maxLength: 2000, default: ""),
-        .integer("price_cents", required: true, minimum: 0),
-        .string("currency", minLength: 3, maxLength: 3, characters: "A-Z", default: "USD"),
-        .integer("stock", minimum: 0, default: 0))
-    var name: String
-    var description: String
-    var priceCents: Int64
-    var currency: String
-    var stock: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case name, description, currency, stock
-        case priceCents = "price_cents"
-    }
-
-    var fields: ProductFields {
-        ProductFields(name: name, description: description, priceCents: priceCents, currency: currency, stock: stock)
-    }
-}
-
-/// The body of `PATCH /api/products/{id}`: the same fields, none required, no defaults.
-struct ProductPatch: SchemaDecodable {
-    static let schema = ProductInput.schema.partial
-    var name: String?
-    var description: String?
-    var priceCents: Int64?
-    var currency: String?
-    var stock: Int64?
-
-    enum CodingKeys: String, CodingKey {
-        case name, description, currency, stock
-        case priceCents = "price_cents"
-    }
-
-    var changes: ProductChanges {
-        ProductChanges(
-            name: name, description: description, priceCents: priceCents, currency: currency, stock: stock)
-    }
-}
-
 /// The query of `GET /api/products`: a page, and `q`, a piece of the name to look for.
 struct ProductListQuery: SchemaDecodable {
     static let schema = ObjectSchema(fields: PageQuery.fields + [.string("q")])
@@ -69,8 +25,9 @@ extension Blueprints {
         let admin = AuthRequirement.accessToken(role: "admin")
 
         products.get(
-            "", name: "list", summary: "The catalogue, a page at a time; `q` searches names",
-            query: ProductListQuery.schema, response: .page("One page of products.", item: Schemas.product)
+            "", name: "list", operationId: "listProducts",
+            summary: "The catalogue, a page at a time; `q` searches names", query: ProductListQuery.schema,
+            response: .page("One page of products.", item: Product.resource.schema)
         ) { request in
             let query = try request.query(ProductListQuery.self)
             let page = query.pageQuery
@@ -79,48 +36,43 @@ extension Blueprints {
         }
 
         products.get(
-            "/{id:int}", name: "get", summary: "One product",
-            response: .json("The product.", schema: Schemas.product)
+            "/{id:int}", name: "get", operationId: "getProduct", summary: "One product",
+            response: .json("The product.", schema: Product.resource.schema)
         ) { request in
-            guard let product = try store.product(id: try productID(request)) else { throw HTTPError.notFound }
+            guard let product = try store.product(id: try productID(request)) else { throw ProductError.notFound }
             return .json(product.json)
         }
 
         products.post(
-            "", name: "create", summary: "Add a product", auth: admin, body: ProductInput.schema,
-            response: .created("The new product.", schema: Schemas.product)
+            "", name: "create", operationId: "createProduct", summary: "Add a product", auth: admin,
+            body: Product.resource.inputSchema, response: .created("The new product.", schema: Product.resource.schema)
         ) { request in
-            let product = try store.createProduct(try request.decode(ProductInput.self).fields)
+            let product = try store.createProduct(try request.input(Product.resource))
             return .json(product.json, status: .created, headers: ["Location": "/api/products/\(product.id)"])
         }
 
         products.put(
-            "/{id:int}", name: "replace", summary: "Replace a product", auth: admin, body: ProductInput.schema,
-            response: .json("The product.", schema: Schemas.product)
+            "/{id:int}", name: "replace", operationId: "replaceProduct", summary: "Replace a product", auth: admin,
+            body: Product.resource.inputSchema, response: .json("The product.", schema: Product.resource.schema)
         ) { request in
-            let fields = try request.decode(ProductInput.self).fields
-            guard let product = try store.replaceProduct(id: try productID(request), with: fields) else {
-                throw HTTPError.notFound
-            }
-            return .json(product.json)
+            let input = try request.input(Product.resource)
+            return .json(try store.replaceProduct(id: try productID(request), with: input).json)
         }
 
         products.patch(
-            "/{id:int}", name: "update", summary: "Change some fields of a product", auth: admin,
-            body: ProductPatch.schema, response: .json("The product.", schema: Schemas.product)
+            "/{id:int}", name: "update", operationId: "updateProduct", summary: "Change some fields of a product",
+            auth: admin, body: Product.resource.patchSchema,
+            response: .json("The product.", schema: Product.resource.schema)
         ) { request in
-            let changes = try request.decode(ProductPatch.self).changes
-            guard let product = try store.updateProduct(id: try productID(request), with: changes) else {
-                throw HTTPError.notFound
-            }
-            return .json(product.json)
+            let patch = try request.patch(Product.resource)
+            return .json(try store.updateProduct(id: try productID(request), with: patch).json)
         }
 
         products.delete(
-            "/{id:int}", name: "delete", summary: "Remove a product", auth: admin,
+            "/{id:int}", name: "delete", operationId: "deleteProduct", summary: "Remove a product", auth: admin,
             response: .noContent("The product is gone.")
         ) { request in
-            guard try store.deleteProduct(id: try productID(request)) else { throw HTTPError.notFound }
+            try store.deleteProduct(id: try productID(request))
             return .empty()
         }
         return products
@@ -128,7 +80,7 @@ extension Blueprints {
 
     /// The `{id:int}` of the matched route; the router only matches positive integers.
     private static func productID(_ request: Request) throws -> Int64 {
-        guard let id = request.parameters.int("id") else { throw HTTPError.notFound }
+        guard let id = request.parameters.int("id") else { throw ProductError.notFound }
         return id
     }
 }

@@ -1,67 +1,63 @@
-// JSON Schemas of the response bodies, for the OpenAPI document (inputs have their ObjectSchema).
+// JSON Schemas of the response bodies that are no resource's, for the OpenAPI document.
 
 import Flagon
 
-/// The shapes the blueprints answer with, as JSON Schema; each matches a `json` property
-/// or a literal body in a blueprint.
+/// The shapes the blueprints answer with beside the resources (``TaskItem/resource``,
+/// ``Product/resource``, ``User/resource``), as named JSON Schema; each matches a literal
+/// body in a blueprint.
 enum Schemas {
     private static let id: JSONValue = ["type": "integer", "minimum": 1]
     private static let roles = JSONSchema.array(of: JSONSchema.string)
 
-    /// `TaskItem.json`.
-    static let task = JSONSchema.object([
-        ("id", id), ("title", JSONSchema.string), ("description", JSONSchema.string),
-        ("priority", ["type": "integer", "minimum": 1, "maximum": 5]), ("completed", JSONSchema.boolean),
-        ("created_at", JSONSchema.dateTime), ("updated_at", JSONSchema.dateTime),
-    ])
+    /// The body of `POST /api/auth/register`: a new account's username and password.
+    static let credentials = RegisterInput.schema.named("Credentials")
 
-    /// `Product.json`.
-    static let product = JSONSchema.object([
-        ("id", id), ("name", JSONSchema.string), ("description", JSONSchema.string),
-        ("price_cents", ["type": "integer", "minimum": 0]), ("currency", JSONSchema.string),
-        ("stock", ["type": "integer", "minimum": 0]),
-        ("created_at", JSONSchema.dateTime), ("updated_at", JSONSchema.dateTime),
-    ])
-
-    /// `User.json`, as the admin's list shows accounts.
-    static let user = JSONSchema.object([
-        ("id", id), ("username", JSONSchema.string), ("roles", roles), ("created_at", JSONSchema.dateTime),
-    ])
+    /// The body of `POST /api/auth/login`: looser than ``credentials``, since a wrong guess
+    /// is a `401`, not a `400`.
+    static let login = LoginInput.schema.named("LoginCredentials")
 
     /// The answer of `POST /api/auth/register`.
-    static let registeredUser = JSONSchema.object([
-        ("id", id), ("username", JSONSchema.string), ("roles", roles),
-    ])
+    static let registeredUser = SchemaComponent(
+        "RegisteredUser",
+        JSONSchema.object([("id", id), ("username", JSONSchema.string), ("roles", roles)]))
 
     /// `GET /api/users/me`: an account's integer id, or the platform's own id as a string.
-    static let currentUser = JSONSchema.object([
-        ("id", ["type": ["integer", "string"]]), ("username", JSONSchema.string), ("roles", roles),
-        ("auth", ["type": "string", "enum": ["jwt", "proxy"]]),
-    ])
+    static let currentUser = SchemaComponent(
+        "CurrentUser",
+        JSONSchema.object([
+            ("id", ["type": ["integer", "string"]]), ("username", JSONSchema.string), ("roles", roles),
+            ("auth", ["type": "string", "enum": ["jwt", "proxy"]]),
+        ]))
 
     /// `POST /api/auth/login`.
-    static let tokenPair = JSONSchema.object([
-        ("access_token", JSONSchema.string), ("refresh_token", JSONSchema.string),
-        ("token_type", JSONSchema.constant("Bearer")), ("expires_in", JSONSchema.integer),
-    ])
+    static let tokenPair = SchemaComponent(
+        "TokenPair",
+        JSONSchema.object([
+            ("access_token", JSONSchema.string), ("refresh_token", JSONSchema.string),
+            ("token_type", JSONSchema.constant("Bearer")), ("expires_in", JSONSchema.integer),
+        ]))
 
     /// `POST /api/auth/refresh`: a new access token only.
-    static let accessToken = JSONSchema.object([
-        ("access_token", JSONSchema.string), ("token_type", JSONSchema.constant("Bearer")),
-        ("expires_in", JSONSchema.integer),
-    ])
+    static let accessToken = SchemaComponent(
+        "AccessToken",
+        JSONSchema.object([
+            ("access_token", JSONSchema.string), ("token_type", JSONSchema.constant("Bearer")),
+            ("expires_in", JSONSchema.integer),
+        ]))
 
     /// `{"message": ...}` of the hello and limited endpoints.
-    static let message = JSONSchema.object([("message", JSONSchema.string)])
+    static let message = SchemaComponent("Message", JSONSchema.object([("message", JSONSchema.string)]))
 
     /// `GET /api/protected`.
-    static let protected = JSONSchema.object([("msg", JSONSchema.string), ("user", JSONSchema.string)])
+    static let protected = SchemaComponent(
+        "ProtectedMessage", JSONSchema.object([("msg", JSONSchema.string), ("user", JSONSchema.string)]))
 
     /// `GET /healthz` when healthy.
-    static let health = JSONSchema.object([
-        ("status", JSONSchema.constant("ok")), ("database", JSONSchema.constant("ok")),
-    ])
+    static let health = SchemaComponent(
+        "Health",
+        JSONSchema.object([("status", JSONSchema.constant("ok")), ("database", JSONSchema.constant("ok"))]))
 
     /// `GET /openapi.json`: an OpenAPI document, described no further.
-    static let openAPIDocument = JSONSchema.object([("openapi", JSONSchema.string)])
+    static let openAPIDocument = SchemaComponent(
+        "OpenAPIDocument", JSONSchema.object([("openapi", JSONSchema.string)]))
 }

@@ -2,36 +2,6 @@
 
 import Flagon
 
-/// The body of `POST` and `PUT /api/tasks/...`: the guide's `TaskSchema`.
-struct TaskInput: SchemaDecodable {
-    static let schema = ObjectSchema(
-        .string("title", required: true, minLength: 1, maxLength: 100),
-        .string("description", maxLength: 500, default: ""),
-        .integer("priority", minimum: 1, maximum: 5, default: 3),
-        .boolean("completed", default: false))
-    var title: String
-    var description: String
-    var priority: Int
-    var completed: Bool
-
-    var fields: TaskFields {
-        TaskFields(title: title, description: description, priority: priority, completed: completed)
-    }
-}
-
-/// The body of `PATCH /api/tasks/{id}`: the same fields, none required, no defaults.
-struct TaskPatch: SchemaDecodable {
-    static let schema = TaskInput.schema.partial
-    var title: String?
-    var description: String?
-    var priority: Int?
-    var completed: Bool?
-
-    var changes: TaskChanges {
-        TaskChanges(title: title, description: description, priority: priority, completed: completed)
-    }
-}
-
 /// The query of `GET /api/tasks`: a page, the filters and the order.
 struct TaskListQuery: SchemaDecodable {
     static let schema = ObjectSchema(
@@ -66,8 +36,10 @@ extension Blueprints {
         let tasks = Blueprint("tasks", prefix: "/api/tasks")
 
         tasks.get(
-            "", name: "list", summary: "The caller's tasks, filtered and sorted, a page at a time", auth: .accessToken,
-            query: TaskListQuery.schema, response: .page("One page of tasks.", item: Schemas.task)
+            "", name: "list", operationId: "listTasks",
+            summary: "The caller's tasks, filtered and sorted, a page at a time",
+            auth: .accessToken, query: TaskListQuery.schema,
+            response: .page("One page of tasks.", item: TaskItem.resource.schema)
         ) { request in
             let owner = try TaskRoutes.owner(of: request)
             let query = try request.query(TaskListQuery.self)
@@ -78,20 +50,19 @@ extension Blueprints {
         }
 
         tasks.post(
-            "", name: "create", summary: "Create a task", auth: .accessToken, body: TaskInput.schema,
-            response: .created("The new task.", schema: Schemas.task)
+            "", name: "create", operationId: "createTask", summary: "Create a task", auth: .accessToken,
+            body: TaskItem.resource.inputSchema, response: .created("The new task.", schema: TaskItem.resource.schema)
         ) { request in
             let owner = try TaskRoutes.owner(of: request)
-            let input = try request.decode(TaskInput.self)
-            let task = try TaskRoutes.storing { try store.create(owner: owner, fields: input.fields) }
+            let task = try store.create(owner: owner, fields: try request.input(TaskItem.resource))
             var response = TaskRoutes.representation(task, status: .created)
             response.headers["Location"] = task.location
             return response
         }
 
         tasks.get(
-            "/{id:int}", name: "get", summary: "One task, with its ETag", auth: .accessToken,
-            response: .json("The task.", schema: Schemas.task), etag: true
+            "/{id:int}", name: "get", operationId: "getTask", summary: "One task, with its ETag", auth: .accessToken,
+            response: .json("The task.", schema: TaskItem.resource.schema), etag: true
         ) { request in
             let task = try TaskRoutes.existing(in: store, for: request)
             if request.ifNoneMatch?.matchesWeakly(task.etag) == true { return .notModified(etag: task.etag) }
@@ -99,43 +70,41 @@ extension Blueprints {
         }
 
         tasks.put(
-            "/{id:int}", name: "replace", summary: "Replace a task", auth: .accessToken, body: TaskInput.schema,
-            response: .json("The task.", schema: Schemas.task), etag: true
+            "/{id:int}", name: "replace", operationId: "replaceTask", summary: "Replace a task", auth: .accessToken,
+            body: TaskItem.resource.inputSchema, response: .json("The task.", schema: TaskItem.resource.schema),
+            etag: true
         ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
-            let input = try request.decode(TaskInput.self)
-            let updated = try TaskRoutes.storing {
-                try store.update(
-                    id: task.id, owner: task.ownerID, changes: TaskChanges(input.fields), ifVersion: version)
-            }
+            let input = try request.input(TaskItem.resource)
+            let updated = try store.update(id: task.id, owner: task.ownerID, changes: input.patch, ifVersion: version)
             return TaskRoutes.representation(updated)
         }
 
         tasks.patch(
-            "/{id:int}", name: "update", summary: "Change some fields of a task", auth: .accessToken,
-            body: TaskPatch.schema, response: .json("The task.", schema: Schemas.task), etag: true
+            "/{id:int}", name: "update", operationId: "updateTask", summary: "Change some fields of a task",
+            auth: .accessToken, body: TaskItem.resource.patchSchema,
+            response: .json("The task.", schema: TaskItem.resource.schema), etag: true
         ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
-            let patch = try request.decode(TaskPatch.self)
-            let updated = try TaskRoutes.storing {
-                try store.update(id: task.id, owner: task.ownerID, changes: patch.changes, ifVersion: version)
-            }
+            let patch = try request.patch(TaskItem.resource)
+            let updated = try store.update(id: task.id, owner: task.ownerID, changes: patch, ifVersion: version)
             return TaskRoutes.representation(updated)
         }
 
         tasks.delete(
-            "/{id:int}", name: "delete", summary: "Delete a task", auth: .accessToken,
+            "/{id:int}", name: "delete", operationId: "deleteTask", summary: "Delete a task", auth: .accessToken,
             response: .noContent("The task is gone."), etag: true
         ) { request in
             let (task, version) = try TaskRoutes.target(in: store, for: request)
-            try TaskRoutes.storing { try store.delete(id: task.id, owner: task.ownerID, ifVersion: version) }
+            try store.delete(id: task.id, owner: task.ownerID, ifVersion: version)
             return .empty()
         }
         return tasks
     }
 }
 
-/// What the task routes share: the owner, lookups, preconditions and store errors as HTTP.
+/// What the task routes share: the owner, lookups and preconditions. Store failures are
+/// ``TaskError``s, which answer for themselves.
 private enum TaskRoutes {
     /// The caller's user id: tasks belong to accounts, so only token identities own any.
     static func owner(of request: Request) throws -> Int64 {
@@ -149,7 +118,7 @@ private enum TaskRoutes {
     static func existing(in store: any TaskStore, for request: Request) throws -> TaskItem {
         let owner = try owner(of: request)
         guard let id = request.parameters.int("id"), let task = try store.task(id: id, owner: owner) else {
-            throw HTTPError.notFound
+            throw TaskError.notFound
         }
         return task
     }
@@ -166,25 +135,9 @@ private enum TaskRoutes {
         let task = try existing(in: store, for: request)
         let ifMatch = request.ifMatch
         let ifNoneMatch = request.ifNoneMatch
-        if let ifMatch, !ifMatch.matchesStrongly(task.etag) { throw HTTPError(.preconditionFailed) }
-        if let ifNoneMatch, ifNoneMatch.matchesWeakly(task.etag) { throw HTTPError(.preconditionFailed) }
+        if let ifMatch, !ifMatch.matchesStrongly(task.etag) { throw TaskError.versionMismatch }
+        if let ifNoneMatch, ifNoneMatch.matchesWeakly(task.etag) { throw TaskError.versionMismatch }
         return (task, ifMatch != nil || ifNoneMatch != nil ? task.version : nil)
-    }
-
-    /// Runs a store operation, answering its failures as HTTP errors.
-    @discardableResult
-    static func storing<T>(_ operation: () throws -> T) throws -> T {
-        do {
-            return try operation()
-        } catch TaskStoreError.notFound {
-            throw HTTPError.notFound
-        } catch TaskStoreError.versionMismatch {
-            throw HTTPError(.preconditionFailed)
-        } catch TaskStoreError.ownerNotFound {
-            throw HTTPError(
-                .unauthorized, message: "The account no longer exists.",
-                headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\""])
-        }
     }
 
     /// The task as JSON with its `ETag`.

@@ -18,7 +18,7 @@ extension Blueprints {
         // The bootstrapped handler: the line goes to the worker's stderr, the pool's log.
         let logger = Logger(label: "tasks-api.testing")
         testing.get(
-            "/sleep", name: "sleep", summary: "Answer after a delay (TESTING only)",
+            "/sleep", name: "sleep", operationId: "testingSleep", summary: "Answer after a delay (TESTING only)",
             response: .json("Slept.", schema: JSONSchema.object([("slept", JSONSchema.number)])),
             errors: [.badRequest]
         ) { request in
@@ -35,7 +35,8 @@ extension Blueprints {
             return .json(["slept": .number(seconds)])
         }
         testing.post(
-            "/allocate", name: "allocate", summary: "Hold N MiB until the worker exits (TESTING only)",
+            "/allocate", name: "allocate", operationId: "testingAllocate",
+            summary: "Hold N MiB until the worker exits (TESTING only)",
             response: .json("Allocated.", schema: JSONSchema.object([("allocated_mib", JSONSchema.integer)])),
             errors: [.badRequest]
         ) { request in
@@ -49,7 +50,8 @@ extension Blueprints {
         }
         // What the worker received, so tests can show what nginx strips before it.
         testing.get(
-            "/headers", name: "headers", summary: "Echo the request headers (TESTING only)",
+            "/headers", name: "headers", operationId: "testingHeaders",
+            summary: "Echo the request headers (TESTING only)",
             response: .json(
                 "The header fields received.",
                 schema: JSONSchema.object([

@@ -8,7 +8,8 @@ extension Blueprints {
         let users = Blueprint("users", prefix: "/api/users")
 
         users.get(
-            "/me", name: "me", summary: "The caller's account", auth: .accessToken(allowProxy: true),
+            "/me", name: "me", operationId: "getCurrentUser", summary: "The caller's account",
+            auth: .accessToken(allowProxy: true),
             response: .json("The caller.", schema: Schemas.currentUser)
         ) { request in
             guard let identity = request.identity else { throw HTTPError(.unauthorized) }
@@ -27,8 +28,9 @@ extension Blueprints {
         }
 
         users.get(
-            "", name: "list", summary: "Every account, a page at a time", auth: .accessToken(role: "admin"),
-            query: PageQuery.schema, response: .page("One page of accounts.", item: Schemas.user)
+            "", name: "list", operationId: "listUsers", summary: "Every account, a page at a time",
+            auth: .accessToken(role: "admin"), query: PageQuery.schema,
+            response: .page("One page of accounts.", item: User.resource.schema)
         ) { request in
             let page = try request.query(PageQuery.self)
             let (rows, total) = try accounts.store.users(offset: page.offset, limit: page.perPage)

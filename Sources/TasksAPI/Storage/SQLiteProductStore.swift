@@ -1,5 +1,6 @@
 // Catalogue products in the embedded SQLite database; parameterised SQL only.
 
+import Flagon
 import GRDB
 
 /// ``ProductStore`` on the service's SQLite database.
@@ -9,23 +10,29 @@ import GRDB
 /// `lower()` folds ASCII letters only: `wid` finds "Widget", but a non-ASCII letter
 /// matches only in the same case (`é` finds "café", not "CAFÉ"). A PostgreSQL store would
 /// fold by its collation instead (`strpos(lower(name), lower($1)) > 0`).
+///
+/// Rows become products, and products bound columns, through ``Product/resource``.
 public struct SQLiteProductStore: ProductStore {
     let database: Database
 
     public init(database: Database) { self.database = database }
 
-    public func createProduct(_ fields: ProductFields) throws -> Product {
+    public func createProduct(_ fields: Input<Product>) throws -> Product {
         let now = Timestamps.now()
+        // name, description, price_cents, currency, stock: the declaration's order.
+        let columns = Product.writableColumns(fields).map(\.value)
         return try database.queue.write { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: [
-                fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, now,
-            ])
-            return Product(id: db.lastInsertedRowID, fields: fields, createdAt: now, updatedAt: now)
+            ).execute(arguments: StatementArguments(columns + [.text(now), .text(now)]))
+            var product = fields.model
+            product.id = db.lastInsertedRowID
+            product.createdAt = now
+            product.updatedAt = now
+            return product
         }
     }
 
@@ -41,7 +48,7 @@ public struct SQLiteProductStore: ProductStore {
                 let rows = try Row.fetchAll(
                     db.cachedStatement(sql: "SELECT * FROM products ORDER BY id LIMIT ? OFFSET ?"),
                     arguments: [limit, offset])
-                return (rows.map(Self.product), total)
+                return (rows.map(Product.init(row:)), total)
             }
             let total =
                 try Int.fetchOne(
@@ -51,33 +58,33 @@ public struct SQLiteProductStore: ProductStore {
                 db.cachedStatement(
                     sql: "SELECT * FROM products WHERE instr(lower(name), lower(?)) > 0 ORDER BY id LIMIT ? OFFSET ?"),
                 arguments: [query, limit, offset])
-            return (rows.map(Self.product), total)
+            return (rows.map(Product.init(row:)), total)
         }
     }
 
-    public func replaceProduct(id: Int64, with fields: ProductFields) throws -> Product? {
-        try write(id: id) { _ in fields }
+    public func replaceProduct(id: Int64, with fields: Input<Product>) throws -> Product {
+        try write(id: id, fields.patch)
     }
 
-    public func updateProduct(id: Int64, with changes: ProductChanges) throws -> Product? {
-        try write(id: id) { $0.applying(changes) }
+    public func updateProduct(id: Int64, with changes: Patch<Product>) throws -> Product {
+        try write(id: id, changes)
     }
 
-    public func deleteProduct(id: Int64) throws -> Bool {
+    public func deleteProduct(id: Int64) throws {
         try database.queue.write { db in
             try db.cachedStatement(sql: "DELETE FROM products WHERE id = ?").execute(arguments: [id])
-            return db.changesCount > 0
+            if db.changesCount == 0 { throw ProductError.notFound }
         }
     }
 
     /// Reads, changes and stores one product in a single write transaction, so two workers
     /// patching different fields at once both keep their change. `updated_at` moves only
     /// when a stored value changes, as an ORM's `onupdate` fires only for a real UPDATE.
-    private func write(id: Int64, _ change: (ProductFields) -> ProductFields) throws -> Product? {
+    private func write(id: Int64, _ patch: Patch<Product>) throws -> Product {
         try database.queue.write { db in
-            guard let product = try Self.product(id: id, in: db) else { return nil }
-            let fields = change(product.fields)
-            guard fields != product.fields else { return product }
+            guard let product = try Self.product(id: id, in: db) else { throw ProductError.notFound }
+            var changed = patch.applied(to: product)
+            guard changed != product else { return product }
             let now = Timestamps.now()
             try db.cachedStatement(
                 sql: """
@@ -85,23 +92,16 @@ public struct SQLiteProductStore: ProductStore {
                         updated_at = ?
                     WHERE id = ?
                     """
-            ).execute(arguments: [
-                fields.name, fields.description, fields.priceCents, fields.currency, fields.stock, now, id,
-            ])
-            return Product(id: id, fields: fields, createdAt: product.createdAt, updatedAt: now)
+            ).execute(
+                arguments: StatementArguments(
+                    Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)]))
+            changed.updatedAt = now
+            return changed
         }
     }
 
     private static func product(id: Int64, in db: GRDB.Database) throws -> Product? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM products WHERE id = ?"), arguments: [id]).map(product)
-    }
-
-    static func product(_ row: Row) -> Product {
-        Product(
-            id: row["id"],
-            fields: ProductFields(
-                name: row["name"], description: row["description"], priceCents: row["price_cents"],
-                currency: row["currency"], stock: row["stock"]),
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM products WHERE id = ?"), arguments: [id]).map(
+            Product.init(row:))
     }
 }

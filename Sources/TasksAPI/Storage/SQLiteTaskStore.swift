@@ -1,5 +1,6 @@
 // Tasks in the embedded SQLite database; parameterised SQL only.
 
+import Flagon
 import GRDB
 
 /// ``TaskStore`` on the service's SQLite database.
@@ -11,14 +12,17 @@ import GRDB
 ///
 /// Each operation is one transaction, and its statements come from the connection's statement
 /// cache: a worker prepares each of them once and then only binds and steps it. The list's
-/// SQL is built from fixed fragments only, so it too has a bounded number of forms.
+/// SQL is built from fixed fragments only, so it too has a bounded number of forms. Rows
+/// become tasks, and tasks bound columns, through ``TaskItem/resource``.
 public struct SQLiteTaskStore: TaskStore {
     let database: Database
 
     public init(database: Database) { self.database = database }
 
-    public func create(owner: Int64, fields: TaskFields) throws -> TaskItem {
+    public func create(owner: Int64, fields: Input<TaskItem>) throws -> TaskItem {
         let now = Timestamps.now()
+        // title, description, priority, completed: the declaration's order of the writable columns.
+        let columns = TaskItem.writableColumns(fields).map(\.value)
         do {
             return try database.queue.write { db in
                 try db.cachedStatement(
@@ -26,15 +30,18 @@ public struct SQLiteTaskStore: TaskStore {
                         INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
                         VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                         """
-                ).execute(arguments: [
-                    owner, fields.title, fields.description, fields.priority, fields.completed, now, now,
-                ])
-                return TaskItem(
-                    id: db.lastInsertedRowID, ownerID: owner, title: fields.title, description: fields.description,
-                    priority: fields.priority, completed: fields.completed, createdAt: now, updatedAt: now, version: 1)
+                ).execute(
+                    arguments: StatementArguments([SQLValue.integer(owner)] + columns + [.text(now), .text(now)]))
+                var task = fields.model
+                task.id = db.lastInsertedRowID
+                task.ownerID = owner
+                task.createdAt = now
+                task.updatedAt = now
+                task.version = 1
+                return task
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
-            throw TaskStoreError.ownerNotFound
+            throw TaskError.ownerNotFound
         }
     }
 
@@ -68,12 +75,14 @@ public struct SQLiteTaskStore: TaskStore {
                 db.cachedStatement(
                     sql: "SELECT * FROM tasks WHERE \(whereClause) ORDER BY \(Self.orderBy(sort)) LIMIT ? OFFSET ?"),
                 arguments: StatementArguments(values + [limit, offset]))
-            return (rows.map(Self.task), total)
+            return (rows.map(TaskItem.init(row:)), total)
         }
     }
 
-    public func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem {
+    public func update(id: Int64, owner: Int64, changes: Patch<TaskItem>, ifVersion version: Int64?) throws -> TaskItem
+    {
         let now = Timestamps.now()
+        let columns = TaskItem.patchColumns(changes).map(\.value)
         return try database.queue.write { db in
             // A nil change keeps the column (coalesce); a nil version matches any version.
             try db.cachedStatement(
@@ -84,9 +93,9 @@ public struct SQLiteTaskStore: TaskStore {
                         updated_at = ?, version = version + 1
                     WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)
                     """
-            ).execute(arguments: [
-                changes.title, changes.description, changes.priority, changes.completed, now, id, owner, version,
-            ])
+            ).execute(
+                arguments: StatementArguments(
+                    columns + [.text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null]))
             guard db.changesCount == 1, let task = try Self.task(db, id: id, owner: owner) else {
                 throw try Self.failure(db, id: id, owner: owner)
             }
@@ -105,7 +114,7 @@ public struct SQLiteTaskStore: TaskStore {
 
     /// Why a write scoped to (id, owner) changed nothing: the task is not the owner's, or
     /// its version moved on. Read in the write's own transaction.
-    private static func failure(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskStoreError {
+    private static func failure(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskError {
         let exists =
             try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?"), arguments: [id, owner])
@@ -116,7 +125,7 @@ public struct SQLiteTaskStore: TaskStore {
     private static func task(_ db: GRDB.Database, id: Int64, owner: Int64) throws -> TaskItem? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ? AND owner_id = ?"), arguments: [id, owner]
-        ).map(Self.task)
+        ).map(TaskItem.init(row:))
     }
 
     /// The ORDER BY of each sort, with the id as tie-breaker; served by the
@@ -128,12 +137,5 @@ public struct SQLiteTaskStore: TaskStore {
         case .priority: return "priority ASC, id ASC"
         case .priorityDescending: return "priority DESC, id ASC"
         }
-    }
-
-    static func task(_ row: Row) -> TaskItem {
-        TaskItem(
-            id: row["id"], ownerID: row["owner_id"], title: row["title"], description: row["description"],
-            priority: row["priority"], completed: row["completed"], createdAt: row["created_at"],
-            updatedAt: row["updated_at"], version: row["version"])
     }
 }

@@ -1,4 +1,4 @@
-// A task and how it appears in API responses (API contract §8).
+// A task, declared once: its input, patch, JSON form, row mapping and OpenAPI schemas (API contract §8).
 
 import Flagon
 
@@ -20,8 +20,8 @@ public struct TaskItem: Sendable, Equatable {
     public var version: Int64
 
     public init(
-        id: Int64, ownerID: Int64, title: String, description: String, priority: Int, completed: Bool,
-        createdAt: String, updatedAt: String, version: Int64
+        id: Int64 = 0, ownerID: Int64 = 0, title: String = "", description: String = "", priority: Int = 3,
+        completed: Bool = false, createdAt: String = "", updatedAt: String = "", version: Int64 = 0
     ) {
         self.id = id
         self.ownerID = ownerID
@@ -35,13 +35,7 @@ public struct TaskItem: Sendable, Equatable {
     }
 
     /// The public form: `{"id", "title", "description", "priority", "completed", "created_at", "updated_at"}`.
-    public var json: JSONValue {
-        [
-            "id": .integer(id), "title": .string(title), "description": .string(description),
-            "priority": .integer(Int64(priority)), "completed": .bool(completed),
-            "created_at": .string(createdAt), "updated_at": .string(updatedAt),
-        ]
-    }
+    public var json: JSONValue { Self.resource.json(self) }
 
     /// The strong entity tag `"<id>-<version>"`: ids are never reused and the version
     /// changes with every modification, so equal tags mean the same representation.
@@ -49,4 +43,19 @@ public struct TaskItem: Sendable, Equatable {
 
     /// The path of this task, for `Location`.
     public var location: String { "/api/tasks/\(id)" }
+}
+
+extension TaskItem: Resource {
+    /// The guide's `TaskSchema`: the columns of the `tasks` table, in the order of the JSON form.
+    public static let resource = ResourceDeclaration<TaskItem>(
+        "Task", blank: TaskItem(),
+        .integer("id", \.id, access: .readOnly, minimum: 1),
+        .integer("owner_id", \.ownerID, access: .hidden),
+        .string("title", \.title, required: true, minLength: 1, maxLength: 100),
+        .string("description", \.description, maxLength: 500, default: ""),
+        .integer("priority", \.priority, minimum: 1, maximum: 5, default: 3),
+        .boolean("completed", \.completed, default: false),
+        .timestamp("created_at", \.createdAt),
+        .timestamp("updated_at", \.updatedAt),
+        .integer("version", \.version, access: .hidden))
 }

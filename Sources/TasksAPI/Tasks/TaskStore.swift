@@ -1,41 +1,6 @@
-// Where tasks live: the storage interface the task routes use, and its value types.
+// Where tasks live: the storage interface the task routes use, its value types and its errors.
 
-/// The client-written fields of a new task or of a full replacement (`PUT`).
-public struct TaskFields: Sendable, Equatable {
-    public var title: String
-    public var description: String
-    public var priority: Int
-    public var completed: Bool
-
-    public init(title: String, description: String = "", priority: Int = 3, completed: Bool = false) {
-        self.title = title
-        self.description = description
-        self.priority = priority
-        self.completed = completed
-    }
-}
-
-/// The fields a partial update (`PATCH`) sets; nil leaves the stored value alone.
-public struct TaskChanges: Sendable, Equatable {
-    public var title: String?
-    public var description: String?
-    public var priority: Int?
-    public var completed: Bool?
-
-    public init(title: String? = nil, description: String? = nil, priority: Int? = nil, completed: Bool? = nil) {
-        self.title = title
-        self.description = description
-        self.priority = priority
-        self.completed = completed
-    }
-
-    /// Every field set: a full replacement.
-    public init(_ fields: TaskFields) {
-        self.init(
-            title: fields.title, description: fields.description, priority: fields.priority,
-            completed: fields.completed)
-    }
-}
+import Flagon
 
 /// Which of a user's tasks a list shows; nil matches any value.
 public struct TaskFilter: Sendable, Equatable {
@@ -58,14 +23,30 @@ public enum TaskSort: String, Sendable, CaseIterable, Decodable {
     case priorityDescending = "-priority"
 }
 
-/// Why a task could not be changed.
-public enum TaskStoreError: Error, Equatable {
-    /// No task of that id belongs to that owner (another user's task included).
+/// Why a task could not be read or changed, and how each reason answers.
+public enum TaskError: HTTPResponseError, Equatable {
+    /// No task of that id belongs to that owner (another user's task included): `404`.
     case notFound
-    /// The task exists but its version is no longer the one the write was conditioned on.
+    /// The task exists but its version is no longer the one the write was conditioned on: `412`.
     case versionMismatch
-    /// The owner's account no longer exists.
+    /// The owner's account no longer exists: `401`, as for a token of a deleted user.
     case ownerNotFound
+
+    public var status: HTTPStatus {
+        switch self {
+        case .notFound: return .notFound
+        case .versionMismatch: return .preconditionFailed
+        case .ownerNotFound: return .unauthorized
+        }
+    }
+
+    public var headers: HTTPHeaders {
+        self == .ownerNotFound ? ["WWW-Authenticate": "Bearer error=\"invalid_token\""] : [:]
+    }
+
+    public var body: JSONValue {
+        HTTPError(status, message: self == .ownerNotFound ? "The account no longer exists." : nil).body
+    }
 }
 
 /// Where tasks live. Every operation is scoped to an owner: another user's task is
@@ -73,8 +54,8 @@ public enum TaskStoreError: Error, Equatable {
 /// PostgreSQL one can fill the same interface without touching the handlers.
 public protocol TaskStore: Sendable {
     /// Stores a new task at version 1, `created_at` and `updated_at` now.
-    /// - Throws: ``TaskStoreError/ownerNotFound`` when the owner's account is gone.
-    func create(owner: Int64, fields: TaskFields) throws -> TaskItem
+    /// - Throws: ``TaskError/ownerNotFound`` when the owner's account is gone.
+    func create(owner: Int64, fields: Input<TaskItem>) throws -> TaskItem
 
     /// The owner's task of that id, or nil.
     func task(id: Int64, owner: Int64) throws -> TaskItem?
@@ -90,10 +71,10 @@ public protocol TaskStore: Sendable {
     ///   still this one, checked in the same statement (concurrent writers conditioned on
     ///   the same version: exactly one succeeds).
     /// - Returns: the task as stored afterwards.
-    /// - Throws: ``TaskStoreError/notFound`` or ``TaskStoreError/versionMismatch``.
-    func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem
+    /// - Throws: ``TaskError/notFound`` or ``TaskError/versionMismatch``.
+    func update(id: Int64, owner: Int64, changes: Patch<TaskItem>, ifVersion version: Int64?) throws -> TaskItem
 
     /// Deletes the owner's task, only at `version` when one is given.
-    /// - Throws: ``TaskStoreError/notFound`` or ``TaskStoreError/versionMismatch``.
+    /// - Throws: ``TaskError/notFound`` or ``TaskError/versionMismatch``.
     func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws
 }
