@@ -16,6 +16,7 @@ struct TasksAPICommand: ParsableCommand {
             Serve.self, WorkerCommand.self, Migrate.self, CreateUser.self, OpenAPICommand.self, Routes.self,
             Status.self,
             CheckConfig.self,
+            Backup.self,
         ]
     )
 }

@@ -42,18 +42,30 @@ enum PrivateFiles {
 
     /// Makes sure the database file exists with mode 0600 before SQLite opens it, and tightens
     /// its existing `-wal` and `-shm` files.
+    ///
+    /// An existing file is never opened here: closing any descriptor of a file drops every
+    /// POSIX lock this process holds on it, SQLite's included, and a connection already open
+    /// in this process (the application's, when the rate-limit store opens its own) would then
+    /// look unused to other processes, the last of which to close deletes the WAL under it.
     static func database(_ path: String, logger: Logger?) throws {
         try createMissingFolders((path as NSString).deletingLastPathComponent)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
-        guard fd >= 0 else {
+        var status = stat()
+        if stat(path, &status) != 0 {
+            // A file this call creates is open in no connection of this process.
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
+            if fd >= 0 {
+                _ = fchmod(fd, fileMode)
+                close(fd)
+            } else if errno != EEXIST {
+                throw PrivateFileError("cannot open the database \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard stat(path, &status) == 0 else {
             throw PrivateFileError("cannot open the database \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw PrivateFileError("cannot read the mode of \(path)") }
         if status.st_size == 0 && status.st_mode & 0o777 != fileMode {
             // Just created (or still empty): the umask may have changed the mode asked for.
-            _ = fchmod(fd, fileMode)
+            _ = chmod(path, fileMode)
         } else {
             tighten(path, mode: status.st_mode, to: fileMode, logger: logger)
         }
