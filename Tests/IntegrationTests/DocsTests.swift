@@ -1,4 +1,4 @@
-// /docs through real nginx: the page, its policy, and every file it loads from nginx's /static/docs/.
+// /docs through real nginx: the page, its policy, every file it loads from nginx's /static/docs/; templates at start-up.
 
 import Foundation
 import Testing
@@ -83,6 +83,14 @@ struct DocsTests {
         #expect(missing.json?["status"] as? Int == 404)
         #expect(missing.header("Cache-Control") == "no-store")
         #expect(missing.header("X-Content-Type-Options") == "nosniff")
+    }
+
+    @Test("serve with a missing templates folder exits at start-up with one line naming it")
+    func missingTemplates() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-templates-\(UUID())").path
+        try TransportSecurityTests.expectRefusals([
+            ([], ["TEMPLATES_PATH": missing], "cannot start: the templates folder \(missing) does not exist")
+        ])
     }
 
     /// The `src` and `href` attributes of a page, in order.
