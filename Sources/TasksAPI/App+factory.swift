@@ -100,9 +100,13 @@ public func makeApplication(
         AuthMiddleware(signer: signer, trustProxyHeaders: settings.trustProxyAuth) { jti in
             try store.isRevoked(jti: jti)
         })
-    let docs = APIDocs(title: Application.title)
-    app.register(Blueprints.home())
-    for blueprint in Blueprints.meta(database: database, docs: docs) { app.register(blueprint) }
+    let docs = APIDocs()
+    // Parsed once here, so a missing or broken template stops start-up, never a request.
+    let templates = describeOnly ? Templates.unread : try Templates(folder: Templates.folder(config: config))
+    app.register(Blueprints.home(templates: templates))
+    for blueprint in Blueprints.meta(database: database, docs: docs, templates: templates) {
+        app.register(blueprint)
+    }
     app.register(Blueprints.auth(accounts: accounts, tokens: tokens))
     app.register(Blueprints.users(accounts: accounts))
     app.register(Blueprints.tasks(store: SQLiteTaskStore(database: database)))

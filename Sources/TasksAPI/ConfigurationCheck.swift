@@ -9,9 +9,9 @@ import Logging
 #endif
 
 /// Checks the configuration as `serve` would load it, writing nothing: the settings and their
-/// production rules, the password hashing costs, the routes, the generated development secret
-/// when one is used, and that the database and any rate-limit file can be opened for writing
-/// (or created). Pending migrations are no error: `serve` and `migrate` apply them.
+/// production rules, the password hashing costs, the routes, the templates, the generated
+/// development secret when one is used, and that the database and any rate-limit file can be
+/// opened for writing (or created). Pending migrations are no error: `serve` and `migrate` apply them.
 ///
 /// ```swift
 /// let config = try await Config.load(environment: ProcessInfo.processInfo.environment)
@@ -23,6 +23,7 @@ public func checkConfiguration(
     config: Config, logger: Logger = Logger(label: "tasks-api")
 ) async throws -> (settings: Settings, database: MigrationStatus) {
     let settings = try await makeApplication(config: config, logger: logger, describeOnly: true).settings
+    _ = try Templates(folder: Templates.folder(config: config))
     if settings.usesGeneratedSecrets { try DevelopmentSecret.check(instancePath: settings.instancePath) }
     let database: MigrationStatus
     switch settings.database {

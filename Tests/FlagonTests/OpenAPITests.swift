@@ -205,10 +205,10 @@ struct OpenAPITests {
 
     @Test("APIDocs answers 503 until the document is published, then the document as JSON")
     func apiDocs() async throws {
-        let docs = APIDocs(title: "items")
+        let docs = APIDocs()
         let site = Blueprint("site")
         site.get("/openapi.json") { _ in try docs.documentResponse() }
-        site.get("/docs") { _ in docs.page }
+        site.get("/docs") { _ in .html("<p>docs</p>") }
         let app = makeApp(site)
         let client = TestClient(app: app)
         #expect(await client.get("/openapi.json").status == 503)
@@ -217,9 +217,6 @@ struct OpenAPITests {
         #expect(response.status == 200)
         #expect(response.headers["Content-Type"] == "application/json")
         #expect(response["paths"]?.keys == ["/openapi.json", "/docs"])
-        let page = await client.get("/docs")
-        #expect(page.headers["Content-Type"] == "text/html; charset=utf-8")
-        #expect(page.text.contains(#"spec-url="/openapi.json""#))
     }
     @Test("the responses and parameters every route shares are components, referred to by $ref")
     func sharedComponents() {

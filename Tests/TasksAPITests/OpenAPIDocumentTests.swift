@@ -189,7 +189,8 @@ struct OpenAPIDocumentTests {
             #expect(response.headers["Content-Type"] == "text/html; charset=utf-8")
             #expect(response.headers["X-RateLimit-Limit"] == nil)
             #expect(response.text.hasPrefix("<!doctype html>"))
-            #expect(response.text.contains(#"spec-url="/openapi.json""#))
+            #expect(response.text.contains(#"data-spec-url="/openapi.json""#))
+            #expect(response.headers["Content-Security-Policy"] == Templates.docsContentSecurityPolicy)
         }
     }
 }

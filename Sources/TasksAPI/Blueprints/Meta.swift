@@ -5,7 +5,7 @@ import Flagon
 extension Blueprints {
     /// `GET /api/hello`, `GET /api/protected`, `GET /api/limited-endpoint`, `GET /healthz`,
     /// `GET /openapi.json` and `GET /docs` (API contract §3, §4 and §6).
-    static func meta(database: Database, docs: APIDocs) -> [Blueprint] {
+    static func meta(database: Database, docs: APIDocs, templates: Templates) -> [Blueprint] {
         let api = Blueprint("meta", prefix: "/api")
         // The greeting never changes: serialised once, not per request.
         let hello = Response.json(["message": "Hello, World!"])
@@ -56,9 +56,9 @@ extension Blueprints {
             response: .json("The OpenAPI document of every route.", schema: Schemas.openAPIDocument)
         ) { _ in try docs.documentResponse() }
         site.get(
-            "/docs", name: "docs", operationId: "getDocs", summary: "The API documentation, rendered by Redoc",
-            response: .html("A page rendering /openapi.json (Redoc, loaded from its CDN by the browser).")
-        ) { _ in docs.page }
+            "/docs", name: "docs", operationId: "getDocs", summary: "The API documentation, rendered by Swagger UI",
+            response: .html("A page rendering /openapi.json with Swagger UI, whose files nginx serves.")
+        ) { _ in try templates.docsPage(title: Application.title, documentPath: "/openapi.json") }
         return [api, health, site]
     }
 }
