@@ -10,14 +10,14 @@ run:
 	scripts/run
 
 # Install what is missing and run every test: unit, integration (real nginx and
-# workers), the nginx config check, systemd-analyze verify on the units, the
+# workers; a throwaway PostgreSQL cluster for the whole run), the nginx config check, systemd-analyze verify on the units, the
 # OpenAPI document through openapi-spec-validator,
 # schemathesis against the live service through nginx, a short libFuzzer pass of every
 # fuzz target from the committed seeds, and the format lint.
 test:
 	scripts/install-deps test
 	swift build --build-tests
-	swift test 2>&1 | tee .build/swift-test.log
+	scripts/with-postgres swift test 2>&1 | tee .build/swift-test.log
 	scripts/check-nginx-configs
 	scripts/check-systemd-units
 	scripts/check-openapi

@@ -32,6 +32,12 @@ let package = Package(
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
         ),
+        // libpq from Debian's libpq-dev; only Sources/TasksAPI/Storage/Postgres*.swift touch it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // Atomics on raw words of the host region, SipHash and memfd_create, in C.
         .target(name: "CHostRegion"),
         // The host's shared-memory region: its header, sections and rate-limit table.
@@ -63,6 +69,7 @@ let package = Package(
                 "Flagon",
                 "HostRegion",
                 "CArgon2",
+                "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Mustache", package: "swift-mustache"),

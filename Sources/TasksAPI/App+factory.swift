@@ -1,6 +1,7 @@
 // The application factory (the guide's `create_app`).
 
 import Flagon
+import Foundation
 import HostRegion
 import Logging
 
@@ -63,16 +64,22 @@ public func makeApplication(
                 try PrivateFiles.folder(settings.instancePath, logger: logger)
             }
             database = try Database(path: path, logger: logger)
+        case .postgres(let url):
+            database = try Database(postgres: url)
         }
         try settings.loadGeneratedSecrets(logger: logger)
         if migrate { try database.migrate() }
     }
 
     // An application that only describes itself shares nothing with other processes.
-    let region = describeOnly ? nil : try hostRegion(database: database)
-    let accountStore: any AccountStore =
-        region.map { GenerationRevocations(SQLiteAccountStore(database: database), region: $0) }
-        ?? SQLiteAccountStore(database: database)
+    let region = describeOnly ? nil : try hostRegion(database: database, settings: settings)
+    let stores = Stores(database: database)
+    let accountStore: any AccountStore
+    if let postgres = database.postgres, !describeOnly {
+        accountStore = GenerationRevocations(stores.accounts, generation: .database(postgres))
+    } else {
+        accountStore = region.map { GenerationRevocations(stores.accounts, region: $0) } ?? stores.accounts
+    }
     let accounts = Accounts(store: accountStore, hasher: try PasswordHasher(config: config), logger: logger)
     let signer = JWTSigner(secret: settings.jwtSecretKey, previousSecrets: settings.jwtPreviousSecretKeys)
     let tokens = TokenIssuer(
@@ -109,8 +116,8 @@ public func makeApplication(
     }
     app.register(Blueprints.auth(accounts: accounts, tokens: tokens))
     app.register(Blueprints.users(accounts: accounts))
-    app.register(Blueprints.tasks(store: SQLiteTaskStore(database: database)))
-    app.register(Blueprints.products(store: SQLiteProductStore(database: database)))
+    app.register(Blueprints.tasks(store: stores.tasks))
+    app.register(Blueprints.products(store: stores.products))
     if settings.testing { app.register(Blueprints.testing()) }
     // Last: the document describes every route registered above, its own included.
     docs.publish(app.openAPIDocument(title: Application.title, version: Application.version))
@@ -118,9 +125,33 @@ public func makeApplication(
 }
 
 /// The host's shared-memory region: inherited from the master, else the file beside the
-/// database that workers without a master share (as SQLite's own `-shm` file is).
-func hostRegion(database: Database) throws -> HostRegion {
-    try HostRegion.forThisProcess(fallbackPath: hostRegionPath(database: database.path))
+/// database that workers without a master share (as SQLite's own `-shm` file is); with
+/// PostgreSQL, a file in the instance folder.
+func hostRegion(database: Database, settings: Settings) throws -> HostRegion {
+    let beside = database.postgres == nil ? database.path : settings.instancePath + "/postgres"
+    if database.postgres != nil, getenv(HostRegion.descriptorVariable) == nil {
+        try PrivateFiles.folder(settings.instancePath, logger: nil)
+    }
+    return try HostRegion.forThisProcess(fallbackPath: hostRegionPath(database: beside))
+}
+
+/// The stores of every resource on the configured backend.
+struct Stores {
+    let accounts: any AccountStore
+    let tasks: any TaskStore
+    let products: any ProductStore
+
+    init(database: Database) {
+        if let postgres = database.postgres {
+            accounts = PostgresAccountStore(database: postgres)
+            tasks = PostgresTaskStore(database: postgres)
+            products = PostgresProductStore(database: postgres)
+        } else {
+            accounts = SQLiteAccountStore(database: database)
+            tasks = SQLiteTaskStore(database: database)
+            products = SQLiteProductStore(database: database)
+        }
+    }
 }
 
 /// The host region's file for workers started without a master: beside the database they share.
@@ -133,11 +164,17 @@ func makeRateLimitStore(
 ) throws -> any RateLimitStore {
     switch storage {
     case .sharedMemory:
+        if let postgres = database.postgres {
+            return SharedMemoryRateLimitStore(region: region, logger: logger) {
+                PostgresRateLimitStore(database: postgres)
+            }
+        }
         let path = database.path
         return SharedMemoryRateLimitStore(region: region, logger: logger) {
             try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: true)
         }
     case .database:
+        if let postgres = database.postgres { return PostgresRateLimitStore(database: postgres) }
         return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
     case .sqlite(let path):
         return try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: false)

@@ -11,7 +11,8 @@ import Logging
 /// Checks the configuration as `serve` would load it, writing nothing: the settings and their
 /// production rules, the password hashing costs, the routes, the templates, the generated
 /// development secret when one is used, and that the database and any rate-limit file can be
-/// opened for writing (or created). Pending migrations are no error: `serve` and `migrate` apply them.
+/// opened for writing (or created), or that the PostgreSQL server answers. Pending migrations
+/// are no error: `serve` and `migrate` apply them.
 ///
 /// ```swift
 /// let config = try await Config.load(environment: ProcessInfo.processInfo.environment)
@@ -29,6 +30,10 @@ public func checkConfiguration(
     switch settings.database {
     case .sqlite(let path):
         database = try Database.migrationStatus(path: path, writable: true)
+    case .postgres(let url):
+        // Connects and reads the migrations table; a server that cannot be reached is a problem
+        // `serve` would stop on too.
+        database = try PostgresDatabase(url: url).migrationStatus()
     }
     if settings.rateLimitEnabled, case .sqlite(let path) = settings.rateLimitStorage {
         try Database.requireWritable(path)

@@ -119,7 +119,7 @@ public struct Settings: Sendable {
         rateLimitStorageURL = config.string("RATELIMIT_STORAGE_URL").flatMap { $0.isEmpty ? nil : $0 }
         trustedProxies = config.list("TRUSTED_PROXIES") ?? []
         rateLimitDefaultLimits = try RateLimit.parseList(rateLimitDefault, key: "RATELIMIT_DEFAULT")
-        rateLimitStorage = try RateLimitStorage(url: rateLimitStorageURL)
+        rateLimitStorage = try RateLimitStorage(url: rateLimitStorageURL, database: database)
         let ipv6Prefix = try config.int("RATELIMIT_IPV6_PREFIX") ?? TrustedProxies.defaultIPv6PrefixLength
         guard (1...128).contains(ipv6Prefix) else {
             throw ConfigError("RATELIMIT_IPV6_PREFIX must be a prefix length from 1 to 128, got \(ipv6Prefix)")
@@ -178,9 +178,12 @@ public struct Settings: Sendable {
 /// Where the data lives, from `DATABASE_URL`.
 public enum DatabaseLocation: Sendable, Equatable {
     case sqlite(path: String)
+    /// A `postgres://` or `postgresql://` URI, as libpq reads it; it may hold the password.
+    case postgres(url: String)
 
     /// Parses `DATABASE_URL` as SQLAlchemy does for SQLite: `sqlite:///relative.sqlite`,
-    /// `sqlite:////absolute/path.sqlite`; unset means `<instance>/app.sqlite`.
+    /// `sqlite:////absolute/path.sqlite`; unset means `<instance>/app.sqlite`. A
+    /// `postgres://` or `postgresql://` URI selects PostgreSQL for every store.
     init(url: String?, instancePath: String) throws(ConfigError) {
         guard let url, !url.isEmpty else {
             self = .sqlite(path: instancePath + "/app.sqlite")
@@ -193,27 +196,32 @@ public enum DatabaseLocation: Sendable, Equatable {
             return
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw ConfigError("DATABASE_URL: PostgreSQL storage is not available in this version; use SQLite")
+            _ = try PostgresDatabase.displayURL(url)
+            self = .postgres(url: url)
+            return
         }
-        throw ConfigError("DATABASE_URL must start with sqlite:/// (got an unsupported scheme)")
+        throw ConfigError(
+            "DATABASE_URL must start with sqlite:///, postgres:// or postgresql:// (got an unsupported scheme)")
     }
 }
 
 /// Where rate-limit counters live, from `RATELIMIT_STORAGE_URL`.
 public enum RateLimitStorage: Sendable, Equatable {
-    /// Unset or `shm://`: the host's shared-memory region, shared by every worker of the host,
-    /// with the application database for keys that do not fit (the default with SQLite).
+    /// `shm://`: the host's shared-memory region, shared by every worker of the host, with the
+    /// application database for keys that do not fit (the default with SQLite).
     case sharedMemory
-    /// `database://`: the application database, shared by every worker of every host using it.
+    /// `database://`: the application database, shared by every worker of every host using it
+    /// (the default with PostgreSQL, so that limits hold across hosts).
     case database
     /// `sqlite:///path`: a separate SQLite file, shared by every worker that opens it.
     case sqlite(path: String)
     /// `memory://`: counters in each worker's memory; per worker, for tests and development only.
     case memory
 
-    init(url: String?) throws(ConfigError) {
+    /// - Parameter database: where the application's data lives, which decides the default.
+    init(url: String?, database: DatabaseLocation) throws(ConfigError) {
         guard let url, !url.isEmpty else {
-            self = .sharedMemory
+            if case .postgres = database { self = .database } else { self = .sharedMemory }
             return
         }
         if url.hasPrefix("sqlite:///") {
@@ -233,7 +241,7 @@ public enum RateLimitStorage: Sendable, Equatable {
             // The URL itself is not repeated: it may hold a password.
             let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
             throw ConfigError(
-                "RATELIMIT_STORAGE_URL must be shm:// (the default), database://, sqlite:///path or memory://, "
+                "RATELIMIT_STORAGE_URL must be shm://, database://, sqlite:///path or memory://, "
                     + "got scheme '\(scheme)'")
         }
     }

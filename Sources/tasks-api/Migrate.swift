@@ -44,6 +44,7 @@ struct Migrate: ParsableCommand {
                 let settings = try Settings(config: try await Startup.loadConfig())
                 switch settings.database {
                 case .sqlite(let path): return try Database.migrationStatus(path: path)
+                case .postgres(let url): return try PostgresDatabase(url: url).migrationStatus()
                 }
             }
         } catch {

@@ -176,11 +176,13 @@ struct SettingsTests {
     }
 
     @Test(
-        "PostgreSQL URLs are refused with a clear message that hides the URL",
-        arguments: ["postgres://app:hunter2@db.example/tasks", "postgresql://app:hunter2@db.example/tasks"])
-    func postgresRefused(url: String) async throws {
+        "a PostgreSQL URL libpq cannot read is refused with a message that hides the URL",
+        arguments: [
+            "postgres://app:hunter2@db.example/tasks?bogus=1", "postgresql://app:hunter2@db.example/tasks%zz",
+        ])
+    func postgresMalformedRefused(url: String) async throws {
         let error = try await settingsError(["DATABASE_URL": url])
-        #expect(error?.message == "DATABASE_URL: PostgreSQL storage is not available in this version; use SQLite")
+        #expect(error?.message == "DATABASE_URL is not a PostgreSQL connection URI libpq can read")
         #expect(error?.message.contains("hunter2") == false)
     }
 
@@ -189,7 +191,9 @@ struct SettingsTests {
         arguments: ["mysql://app:hunter2@db/tasks", "sqlite://relative.db", "app.sqlite", "file:///tmp/x.sqlite"])
     func unknownSchemeRefused(url: String) async throws {
         let error = try await settingsError(["DATABASE_URL": url])
-        #expect(error?.message == "DATABASE_URL must start with sqlite:/// (got an unsupported scheme)")
+        #expect(
+            error?.message
+                == "DATABASE_URL must start with sqlite:///, postgres:// or postgresql:// (got an unsupported scheme)")
     }
 
     @Test("DATABASE_URL must name a file")

@@ -1,16 +1,26 @@
-// The embedded SQLite database: opening (WAL, busy timeout) and versioned migrations.
+// The service's database: embedded SQLite (WAL, busy timeout) or PostgreSQL, and its migrations.
 
 import Foundation
 import GRDB
 import Logging
 
-/// The service's SQLite database, one connection per worker process.
+/// The service's database, one connection per worker process: SQLite by default, or
+/// PostgreSQL when `DATABASE_URL` names one (then ``postgres`` is set).
 ///
 /// WAL lets readers run beside the one writer; the busy timeout makes writers from other
 /// worker processes wait for the lock instead of failing with "database is locked".
 public final class Database: Sendable {
+    /// The SQLite file's path, or the PostgreSQL URL without its password.
     public let path: String
-    let queue: DatabaseQueue
+    private let sqliteQueue: DatabaseQueue?
+    /// The PostgreSQL database, nil for SQLite.
+    public let postgres: PostgresDatabase?
+
+    /// The SQLite connection; only SQLite stores use it.
+    var queue: DatabaseQueue {
+        guard let sqliteQueue else { preconditionFailure("a SQLite store on a PostgreSQL database") }
+        return sqliteQueue
+    }
 
     /// How long a writer waits for another process's write lock.
     public static let busyTimeout: TimeInterval = 10
@@ -25,14 +35,25 @@ public final class Database: Sendable {
         configuration.foreignKeysEnabled = true
         // FULL syncs the WAL at every commit: an acknowledged write survives a power loss as
         // well as a killed process, for one fsync per write (README, Durability).
-        queue = try Self.openQueue(path: path, configuration: configuration, synchronous: .full, logger: logger)
+        sqliteQueue = try Self.openQueue(
+            path: path, configuration: configuration, synchronous: .full, logger: logger)
+        postgres = nil
+    }
+
+    /// The PostgreSQL database at `url`; nothing connects until the first statement.
+    public init(postgres url: String) throws {
+        let database = try PostgresDatabase(url: url)
+        path = database.displayURL
+        sqliteQueue = nil
+        postgres = database
     }
 
     /// An empty private in-memory database, for an application built only to describe its
     /// routes: no file is opened or created.
     init(inMemory: Void) throws {
         path = ":memory:"
-        queue = try DatabaseQueue()
+        sqliteQueue = try DatabaseQueue()
+        postgres = nil
     }
 
     /// SQLite's `PRAGMA synchronous` levels the service uses.
@@ -73,6 +94,7 @@ public final class Database: Sendable {
     /// Applies every pending migration. Several processes may start at once (workers under
     /// spawn-fcgi); an exclusive lock file serialises them so each migration runs once.
     public func migrate() throws {
+        if let postgres { return try postgres.migrate() }
         let lockPath = path + ".migrate-lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DatabaseOpenError(message: "cannot open \(lockPath)") }
@@ -86,11 +108,13 @@ public final class Database: Sendable {
 
     /// The identifiers of the applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
-        try queue.read { db in try Migrations.migrator.appliedMigrations(db) }
+        if let postgres { return try postgres.appliedMigrations() }
+        return try queue.read { db in try Migrations.migrator.appliedMigrations(db) }
     }
 
     /// A real round trip through the schema, for `/healthz`.
     public func isHealthy() -> Bool {
+        if let postgres { return postgres.isHealthy() }
         do {
             let count = try queue.read { db in
                 try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM grdb_migrations"))

@@ -17,8 +17,8 @@ public final class SharedMemoryRateLimitStore: RateLimitStore {
     let table: RateLimitTable
     let region: HostRegion
     let logger: Logger
-    private let makeFallback: @Sendable () throws -> SQLiteRateLimitStore
-    private let fallbackStore = Mutex<SQLiteRateLimitStore?>(nil)
+    private let makeFallback: @Sendable () throws -> any CountingRateLimitStore
+    private let fallbackStore = Mutex<(any CountingRateLimitStore)?>(nil)
     private let lastWarning = Atomic<Int64>(Int64.min)
 
     /// Seconds between two warnings about the full table, per process.
@@ -30,7 +30,7 @@ public final class SharedMemoryRateLimitStore: RateLimitStore {
     ///   - fallback: Opens the database store for keys that do not fit; called at most once,
     ///     on the first such key.
     public init(
-        region: HostRegion, logger: Logger, fallback: @escaping @Sendable () throws -> SQLiteRateLimitStore
+        region: HostRegion, logger: Logger, fallback: @escaping @Sendable () throws -> any CountingRateLimitStore
     ) {
         self.region = region
         self.table = region.rateLimits
@@ -61,7 +61,7 @@ public final class SharedMemoryRateLimitStore: RateLimitStore {
         return try fallback().hit(key: String(decoding: keyBytes, as: UTF8.self), window: window, now: now)
     }
 
-    private func fallback() throws -> SQLiteRateLimitStore {
+    private func fallback() throws -> any CountingRateLimitStore {
         try fallbackStore.withLock { store in
             if let store { return store }
             let opened = try makeFallback()
