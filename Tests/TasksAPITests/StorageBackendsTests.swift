@@ -23,13 +23,15 @@ struct StorageBackendsTests {
             let owner = try Stores(database: database).accounts.createUser(
                 username: "alice", passwordHash: "x", roles: []
             ).id
-            let task = try Stores(database: database).tasks.create(owner: owner, fields: TaskFields(title: "race"))
+            let task = try Stores(database: database).tasks.create(
+                owner: owner, fields: TaskItem.resource.input(["title": "race"]))
             let stores = try (0..<6).map { _ in Stores(database: try otherConnection(to: database)).tasks }
             let outcomes = await withTaskGroup(of: Bool.self) { group in
                 for (index, store) in stores.enumerated() {
                     group.addTask {
                         (try? store.update(
-                            id: task.id, owner: owner, changes: TaskChanges(title: "writer \(index)"),
+                            id: task.id, owner: owner,
+                            changes: TaskItem.resource.patch(["title": .string("writer \(index)")]),
                             ifVersion: task.version)) != nil
                     }
                 }
@@ -39,12 +41,12 @@ struct StorageBackendsTests {
             let stored = try #require(try Stores(database: database).tasks.task(id: task.id, owner: owner))
             #expect(stored.version == 2)
             #expect(
-                throws: TaskStoreError.versionMismatch,
+                throws: TaskError.versionMismatch,
                 performing: {
                     try Stores(database: database).tasks.delete(id: task.id, owner: owner, ifVersion: 1)
                 })
             #expect(
-                throws: TaskStoreError.notFound,
+                throws: TaskError.notFound,
                 performing: {
                     try Stores(database: database).tasks.delete(id: task.id, owner: owner + 1, ifVersion: nil)
                 })
@@ -62,7 +64,12 @@ struct StorageBackendsTests {
             var ids: [Int64] = []
             for (index, priority) in [3, 5, 3, 1, 5].enumerated() {
                 ids.append(
-                    try stores.tasks.create(owner: owner, fields: TaskFields(title: "t\(index)", priority: priority)).id
+                    try stores.tasks.create(
+                        owner: owner,
+                        fields: TaskItem.resource.input([
+                            "title": .string("t\(index)"), "priority": .integer(Int64(priority)),
+                        ])
+                    ).id
                 )
             }
             func order(_ sort: TaskSort, filter: TaskFilter = TaskFilter()) throws -> [Int64] {
@@ -107,7 +114,7 @@ struct StorageBackendsTests {
             let products = Stores(database: try backend.migratedDatabase(folder: folder)).products
             for name in ["Widget", "100% cotton", "snake_case", "back\\slash", "café", "CAFÉ", "plain"] {
                 _ = try products.createProduct(
-                    ProductFields(name: name, description: "", priceCents: 1, currency: "USD", stock: 0))
+                    Product.resource.input(["name": .string(name), "price_cents": 1, "currency": "USD"]))
             }
             func names(_ query: String) throws -> [String] {
                 try products.products(matching: query, offset: 0, limit: 20).products.map(\.name)
@@ -127,11 +134,14 @@ struct StorageBackendsTests {
         try await withTemporaryDirectory { folder in
             let database = try backend.migratedDatabase(folder: folder)
             let product = try Stores(database: database).products.createProduct(
-                ProductFields(name: "p", description: "", priceCents: 1, currency: "USD", stock: 0))
+                Product.resource.input(["name": "p", "price_cents": 1, "currency": "USD"]))
             let first = Stores(database: try otherConnection(to: database)).products
             let second = Stores(database: try otherConnection(to: database)).products
-            async let a = Task { try first.updateProduct(id: product.id, with: ProductChanges(stock: 7)) }.value
-            async let b = Task { try second.updateProduct(id: product.id, with: ProductChanges(priceCents: 9)) }.value
+            async let a = Task { try first.updateProduct(id: product.id, with: Product.resource.patch(["stock": 7])) }
+                .value
+            async let b = Task {
+                try second.updateProduct(id: product.id, with: Product.resource.patch(["price_cents": 9]))
+            }.value
             _ = try await (a, b)
             let stored = try #require(try Stores(database: database).products.product(id: product.id))
             #expect(stored.stock == 7 && stored.priceCents == 9)

@@ -1,5 +1,7 @@
 // Catalogue products in PostgreSQL; parameterised SQL only.
 
+import Flagon
+
 /// ``ProductStore`` on the service's PostgreSQL database.
 ///
 /// The name search is `lower(name) LIKE '%' || $1 || '%' ESCAPE '\'` with `\`, `%` and `_` of
@@ -10,22 +12,22 @@ public struct PostgresProductStore: ProductStore {
 
     public init(database: PostgresDatabase) { self.database = database }
 
-    public func createProduct(_ fields: ProductFields) throws -> Product {
+    public func createProduct(_ fields: Input<Product>) throws -> Product {
         let now = Timestamps.now()
         let rows = try database.transaction { connection in
             try connection.query(
                 """
                 INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *
-                """, Self.values(fields) + [.text(now), .text(now)])
+                """, Product.writableColumns(fields).map(\.value) + [.text(now), .text(now)])
         }
         guard let row = rows.first else { throw PostgresError(sqlState: nil, message: "INSERT returned no row") }
-        return Self.product(row)
+        return Product(row: row)
     }
 
     public func product(id: Int64) throws -> Product? {
         try database.withConnection { connection in
-            try connection.query("SELECT * FROM products WHERE id = $1", [.integer(id)]).first.map(Self.product)
+            try connection.query("SELECT * FROM products WHERE id = $1", [.integer(id)]).first.map(Product.init(row:))
         }
     }
 
@@ -35,58 +37,54 @@ public struct PostgresProductStore: ProductStore {
             guard let query else {
                 let total = try connection.query("SELECT count(*) FROM products").first?.first
                 let rows = try connection.query("SELECT * FROM products ORDER BY id LIMIT $1 OFFSET $2", page)
-                return (rows.map(Self.product), total?.integer.map(Int.init) ?? 0)
+                return (rows.map(Product.init(row:)), total?.integer.map(Int.init) ?? 0)
             }
             let match = "lower(name) LIKE '%' || lower($1 COLLATE \"C\") || '%' ESCAPE '\\'"
             let pattern = SQLValue.text(Self.escapedForLike(query))
             let total = try connection.query("SELECT count(*) FROM products WHERE \(match)", [pattern]).first?.first
             let rows = try connection.query(
                 "SELECT * FROM products WHERE \(match) ORDER BY id LIMIT $2 OFFSET $3", [pattern] + page)
-            return (rows.map(Self.product), total?.integer.map(Int.init) ?? 0)
+            return (rows.map(Product.init(row:)), total?.integer.map(Int.init) ?? 0)
         }
     }
 
-    public func replaceProduct(id: Int64, with fields: ProductFields) throws -> Product? {
-        try write(id: id) { _ in fields }
+    public func replaceProduct(id: Int64, with fields: Input<Product>) throws -> Product {
+        try write(id: id, fields.patch)
     }
 
-    public func updateProduct(id: Int64, with changes: ProductChanges) throws -> Product? {
-        try write(id: id) { $0.applying(changes) }
+    public func updateProduct(id: Int64, with changes: Patch<Product>) throws -> Product {
+        try write(id: id, changes)
     }
 
-    public func deleteProduct(id: Int64) throws -> Bool {
+    public func deleteProduct(id: Int64) throws {
         try database.transaction { connection in
-            try connection.execute("DELETE FROM products WHERE id = $1", [.integer(id)]) > 0
+            if try connection.execute("DELETE FROM products WHERE id = $1", [.integer(id)]) == 0 {
+                throw ProductError.notFound
+            }
         }
     }
 
     /// Reads with `FOR UPDATE`, changes and stores one product in one transaction, so two
     /// workers patching different fields at once both keep their change (the second waits
     /// for the first's commit). `updated_at` moves only when a stored value changes.
-    private func write(id: Int64, _ change: (ProductFields) -> ProductFields) throws -> Product? {
+    private func write(id: Int64, _ patch: Patch<Product>) throws -> Product {
         try database.transaction { connection in
             guard
                 let product = try connection.query("SELECT * FROM products WHERE id = $1 FOR UPDATE", [.integer(id)])
-                    .first.map(Self.product)
-            else { return nil }
-            let fields = change(product.fields)
-            guard fields != product.fields else { return product }
+                    .first.map(Product.init(row:))
+            else { throw ProductError.notFound }
+            var changed = patch.applied(to: product)
+            guard changed != product else { return product }
             let now = Timestamps.now()
             try connection.execute(
                 """
                 UPDATE products SET name = $1, description = $2, price_cents = $3, currency = $4, stock = $5,
                     updated_at = $6
                 WHERE id = $7
-                """, Self.values(fields) + [.text(now), .integer(id)])
-            return Product(id: id, fields: fields, createdAt: product.createdAt, updatedAt: now)
+                """, Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)])
+            changed.updatedAt = now
+            return changed
         }
-    }
-
-    private static func values(_ fields: ProductFields) -> [SQLValue] {
-        [
-            .text(fields.name), .text(fields.description), .integer(fields.priceCents), .text(fields.currency),
-            .integer(fields.stock),
-        ]
     }
 
     /// `query` as a LIKE pattern matching itself only: its `\`, `%` and `_` escaped by `\`.
@@ -99,14 +97,4 @@ public struct PostgresProductStore: ProductStore {
         return escaped
     }
 
-    /// The one mapping of a `products` row.
-    static func product(_ row: some SQLRow) -> Product {
-        Product(
-            id: row.int64("id") ?? 0,
-            fields: ProductFields(
-                name: row.string("name") ?? "", description: row.string("description") ?? "",
-                priceCents: row.int64("price_cents") ?? 0, currency: row.string("currency") ?? "",
-                stock: row.int64("stock") ?? 0),
-            createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
-    }
 }

@@ -1,5 +1,7 @@
 // Tasks in PostgreSQL; parameterised SQL only.
 
+import Flagon
+
 /// ``TaskStore`` on the service's PostgreSQL database.
 ///
 /// A conditional write checks the version in the `UPDATE`/`DELETE` itself
@@ -12,8 +14,10 @@ public struct PostgresTaskStore: TaskStore {
 
     public init(database: PostgresDatabase) { self.database = database }
 
-    public func create(owner: Int64, fields: TaskFields) throws -> TaskItem {
+    public func create(owner: Int64, fields: Input<TaskItem>) throws -> TaskItem {
         let now = Timestamps.now()
+        // title, description, priority, completed: the declaration's order of the writable columns.
+        let columns = TaskItem.writableColumns(fields).map(\.value)
         do {
             let rows = try database.transaction { connection in
                 try connection.query(
@@ -21,15 +25,12 @@ public struct PostgresTaskStore: TaskStore {
                     INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1) RETURNING *
                     """,
-                    [
-                        .integer(owner), .text(fields.title), .text(fields.description),
-                        .integer(Int64(fields.priority)), .integer(fields.completed ? 1 : 0), .text(now), .text(now),
-                    ])
+                    [.integer(owner)] + columns + [.text(now), .text(now)])
             }
             guard let row = rows.first else { throw PostgresError(sqlState: nil, message: "INSERT returned no row") }
-            return Self.task(row)
+            return TaskItem(row: row)
         } catch let error as PostgresError where error.isForeignKeyViolation {
-            throw TaskStoreError.ownerNotFound
+            throw TaskError.ownerNotFound
         }
     }
 
@@ -38,7 +39,7 @@ public struct PostgresTaskStore: TaskStore {
             try connection.query(
                 "SELECT * FROM tasks WHERE id = $1 AND owner_id = $2", [.integer(id), .integer(owner)]
             )
-            .first.map(Self.task)
+            .first.map(TaskItem.init(row:))
         }
     }
 
@@ -64,12 +65,14 @@ public struct PostgresTaskStore: TaskStore {
             let rows = try connection.query(
                 "SELECT * FROM tasks WHERE \(whereClause) ORDER BY \(SQLiteTaskStore.orderBy(sort)) \(page)",
                 values + [.integer(Int64(limit)), .integer(Int64(offset))])
-            return (rows.map(Self.task), total?.integer.map(Int.init) ?? 0)
+            return (rows.map(TaskItem.init(row:)), total?.integer.map(Int.init) ?? 0)
         }
     }
 
-    public func update(id: Int64, owner: Int64, changes: TaskChanges, ifVersion version: Int64?) throws -> TaskItem {
+    public func update(id: Int64, owner: Int64, changes: Patch<TaskItem>, ifVersion version: Int64?) throws -> TaskItem
+    {
         let now = Timestamps.now()
+        let columns = TaskItem.patchColumns(changes).map(\.value)
         return try database.transaction { connection in
             // A nil change keeps the column (coalesce); a nil version matches any version.
             let rows = try connection.query(
@@ -81,14 +84,9 @@ public struct PostgresTaskStore: TaskStore {
                 WHERE id = $6 AND owner_id = $7 AND version = coalesce($8, version)
                 RETURNING *
                 """,
-                [
-                    changes.title.map(SQLValue.text) ?? .null, changes.description.map(SQLValue.text) ?? .null,
-                    changes.priority.map { .integer(Int64($0)) } ?? .null,
-                    changes.completed.map { .integer($0 ? 1 : 0) } ?? .null, .text(now), .integer(id),
-                    .integer(owner), version.map(SQLValue.integer) ?? .null,
-                ])
+                columns + [.text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null])
             guard let row = rows.first else { throw try Self.failure(connection, id: id, owner: owner) }
-            return Self.task(row)
+            return TaskItem(row: row)
         }
     }
 
@@ -102,18 +100,10 @@ public struct PostgresTaskStore: TaskStore {
     }
 
     /// Why a write scoped to (id, owner) changed nothing, read in the write's transaction.
-    private static func failure(_ connection: PostgresConnection, id: Int64, owner: Int64) throws -> TaskStoreError {
+    private static func failure(_ connection: PostgresConnection, id: Int64, owner: Int64) throws -> TaskError {
         let rows = try connection.query(
             "SELECT 1 FROM tasks WHERE id = $1 AND owner_id = $2", [.integer(id), .integer(owner)])
         return rows.isEmpty ? .notFound : .versionMismatch
     }
 
-    /// The one mapping of a `tasks` row.
-    static func task(_ row: some SQLRow) -> TaskItem {
-        TaskItem(
-            id: row.int64("id") ?? 0, ownerID: row.int64("owner_id") ?? 0, title: row.string("title") ?? "",
-            description: row.string("description") ?? "", priority: Int(row.int64("priority") ?? 0),
-            completed: row.bool("completed") ?? false, createdAt: row.string("created_at") ?? "",
-            updatedAt: row.string("updated_at") ?? "", version: row.int64("version") ?? 0)
-    }
 }
