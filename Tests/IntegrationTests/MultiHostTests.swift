@@ -1,4 +1,5 @@
-// Several hosts behind one nginx under write load: a host killed, limits, If-Match races and revocations across hosts.
+// Several hosts behind one nginx under write load: a host killed, limits and If-Match races across hosts
+// (revocations across hosts: PostgresHostsTests).
 
 import Foundation
 import Testing
@@ -11,6 +12,18 @@ import Testing
 struct MultiHostTests {
     /// The database the hosts share: nil, a fresh SQLite file per test.
     static let databaseURL: String? = nil
+
+    /// The backends the write-load tests run on: one SQLite file shared by pools on one
+    /// machine, and a database of its own on the test PostgreSQL cluster.
+    enum Shared: String, CaseIterable, Sendable {
+        case sqlite
+        case postgresql
+
+        /// A fresh database for one test: nil for a new SQLite file.
+        func databaseURL() throws -> String? {
+            self == .sqlite ? nil : try PostgresCluster.createDatabase()
+        }
+    }
 
     static let environment = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
 
@@ -97,10 +110,12 @@ struct MultiHostTests {
         }
     }
 
-    @Test("kill -9 of one host's whole pool under POSTs: no acknowledged write lost, none replayed, the other serves")
-    func killOneHostUnderWriteLoad() throws {
+    @Test(
+        "kill -9 of one host's whole pool under POSTs: no acknowledged write lost, none replayed, the other serves",
+        arguments: Shared.allCases)
+    func killOneHostUnderWriteLoad(shared: Shared) throws {
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: Self.environment, databaseURL: Self.databaseURL)
+            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try shared.databaseURL())
         defer { harness.stop() }
         let (victim, survivor) = (harness.hosts[0], harness.hosts[1])
         let token = try Self.token(harness.client, "writer")
@@ -164,13 +179,15 @@ struct MultiHostTests {
         }
     }
 
-    @Test("5 per minute holds across hosts with the database store: 5 answered by both hosts together, then 429")
-    func rateLimitAcrossHosts() throws {
+    @Test(
+        "5 per minute holds across hosts with the database store: 5 answered by both hosts together, then 429",
+        arguments: Shared.allCases)
+    func rateLimitAcrossHosts(shared: Shared) throws {
         var environment = Self.environment
         environment["RATELIMIT_ENABLED"] = "true"
         environment["RATELIMIT_STORAGE_URL"] = "database://"
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: environment, databaseURL: Self.databaseURL)
+            hosts: 2, workers: 2, environment: environment, databaseURL: try shared.databaseURL())
         defer { harness.stop() }
         let responses = try Self.limitedRequests(harness, count: 10)
         #expect(responses.map(\.status) == Array(repeating: 200, count: 5) + Array(repeating: 429, count: 5))
@@ -222,10 +239,12 @@ struct MultiHostTests {
         #expect(responses.map(\.status) == Array(repeating: 200, count: 10) + Array(repeating: 429, count: 2))
     }
 
-    @Test("If-Match races across hosts: of 16 PATCHes with one ETag through both hosts, one 200 and 15 412")
-    func ifMatchRaceAcrossHosts() throws {
+    @Test(
+        "If-Match races across hosts: of 16 PATCHes with one ETag through both hosts, one 200 and 15 412",
+        arguments: Shared.allCases)
+    func ifMatchRaceAcrossHosts(shared: Shared) throws {
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: Self.environment, databaseURL: Self.databaseURL)
+            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try shared.databaseURL())
         defer { harness.stop() }
         let token = try Self.token(harness.client, "racer")
         let created = try Self.post(harness.client, "/api/tasks", ["title": "contended"], token: token)
@@ -257,30 +276,5 @@ struct MultiHostTests {
             Processes.waitUntil(seconds: 10) {
                 harness.hosts.allSatisfy { $0.answered("/api/tasks/\(id)", status: 412) > 0 }
             })
-    }
-
-    /// A token logged out through one host is refused by the other on its next request.
-    ///
-    /// Each host's workers remember what the database said about a token until their host
-    /// region's revocation generation changes, and a logout bumps only its own host's. So
-    /// across hosts this needs a generation kept in the database, read by every host: with
-    /// SQLite and separate host regions the other host's worker keeps answering 200 from
-    /// memory. Enable it for a database that carries the generation.
-    @Test(
-        "a token revoked through one host is refused by the other on its next request",
-        .disabled("needs the revocation generation kept in the shared database"))
-    func revocationAcrossHosts() throws {
-        let harness = try MultiHost.start(
-            hosts: 2, workers: 1, environment: Self.environment, databaseURL: Self.databaseURL)
-        defer { harness.stop() }
-        let (first, second) = (harness.hosts[0], harness.hosts[1])
-        let token = try Self.token(first.client, "leaver")
-        let bearer = [("Authorization", "Bearer \(token)")]
-        // The other host's only worker checks the token and remembers it is not revoked.
-        #expect(try second.client.get("/api/protected", headers: bearer).status == 200)
-        #expect(try first.client.send("POST", "/api/auth/logout", headers: bearer).status == 204)
-        let next = try second.client.get("/api/protected", headers: bearer)
-        #expect(next.status == 401, "\(next.text)")
-        #expect(next.json?["message"] as? String == "The token has been revoked.")
     }
 }

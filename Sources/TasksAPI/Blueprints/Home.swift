@@ -7,7 +7,7 @@ extension Blueprints {
     static func home(templates: Templates) -> Blueprint {
         let home = Blueprint("home")
         home.get(
-            "/", name: "index", summary: "The signed-in user, or a login page", auth: .optional,
+            "/", name: "index", operationId: "getHome", summary: "The signed-in user, or a login page", auth: .optional,
             response: .html("The signed-in user, or how to sign in.")
         ) { request in
             guard let identity = request.identity else { return try templates.page("login", [:]) }
