@@ -77,7 +77,7 @@ struct MultiHostTests {
 
         init(_ client: HTTPClient, token: String, clients: Int, prefix: String) {
             for thread in 0..<clients {
-                DispatchQueue.global().async(group: group) { [self] in
+                Processes.onOwnThread(group: group) { [self] in
                     var index = 0
                     while isRunning {
                         let title = "\(prefix) \(thread)-\(index)"

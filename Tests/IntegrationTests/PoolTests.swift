@@ -206,7 +206,7 @@ final class Traffic: @unchecked Sendable {
     private let group = DispatchGroup()
 
     init(_ client: HTTPClient, path: String = "/api/hello") {
-        DispatchQueue.global().async(group: group) { [self] in
+        Processes.onOwnThread(group: group) { [self] in
             while isRunning { statuses.append((try? client.get(path))?.status ?? 0) }
         }
     }

@@ -89,7 +89,7 @@ struct StatusTests {
         // More requests wait in the pool socket's accept queue: no worker is free to take them.
         let waiting = DispatchGroup()
         for _ in 0..<6 {
-            DispatchQueue.global().async(group: waiting) { _ = try? service.client.get("/api/hello") }
+            Processes.onOwnThread(group: waiting) { _ = try? service.client.get("/api/hello") }
         }
         var queued = 0
         Processes.waitUntil(seconds: 10) {

@@ -173,7 +173,7 @@ struct SystemdTests {
         let first = DispatchGroup()
         let firstStatus = Statuses()
         let client = service.client
-        DispatchQueue.global().async(group: first) {
+        Processes.onOwnThread(group: first) {
             firstStatus.append((try? client.get("/healthz"))?.status ?? 0)
         }
 

@@ -21,7 +21,7 @@ struct TransportSecurityTests {
         // Queued behind the silent peer: only its drop lets the one worker reach this request.
         let queued = AnswerBox()
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
+        Processes.onOwnThread(group: group) {
             queued.value = try? RawFastCGI.get("/api/hello", on: RawFastCGI.connect(unix: pool.socketPath))
         }
         var byte: UInt8 = 0

@@ -360,7 +360,7 @@ extension LiveService {
     func startSlowRequest(seconds: Double) throws -> SlowRequest {
         let slow = SlowRequest()
         let client = self.client
-        DispatchQueue.global().async(group: slow.group) {
+        Processes.onOwnThread(group: slow.group) {
             slow.result = Result {
                 try client.get("/_testing/sleep?seconds=\(seconds)", headers: [("X-Request-Id", slow.requestID)])
             }

@@ -7,6 +7,17 @@ import Foundation
 #endif
 
 enum Processes {
+    /// Runs `work` on a thread of its own inside `group`. A blocking test client must not wait
+    /// for a thread of Dispatch's shared pool: tests running in parallel can hold every one of
+    /// them, and a slow request queued there would never be sent.
+    static func onOwnThread(group: DispatchGroup, _ work: @escaping @Sendable () -> Void) {
+        group.enter()
+        Thread {
+            work()
+            group.leave()
+        }.start()
+    }
+
     /// A free TCP port on 127.0.0.1 (bound to port 0, then released).
     static func freePort() -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
