@@ -12,8 +12,11 @@ ENDPOINTS = {
     "post-task": "POST /api/tasks",
 }
 NAMES = {
-    "tasks-api": "tasks-api, defaults",
-    "tasks-api-lean": "tasks-api, limiter off",
+    "tasks-api": "tasks-api, SQLite",
+    "tasks-api-lean": "tasks-api, SQLite, limiter off",
+    "tasks-api-pg": "tasks-api, PostgreSQL",
+    "tasks-api-pg-shm": "tasks-api, PostgreSQL, shm limiter",
+    "tasks-api-pg2": "tasks-api, PostgreSQL, 2 hosts",
     "c": "C libfcgi",
     "php": "PHP-FPM",
     "flask": "Flask + gunicorn",
@@ -44,11 +47,13 @@ for endpoint in ENDPOINTS:
         if not files[0].exists():
             continue
         runs = [parse(f.read_text()) for f in files]
-        app = ngx = 0.0
+        app = ngx = pg = 0.0
         for i in range(1, rounds + 1):
-            a, n, hz = map(int, (results / f"{peer}-{endpoint}-round{i}.cpu").read_text().split())
+            # app, nginx, clock ticks per second, and PostgreSQL's server (absent in older runs)
+            a, n, hz, *p = map(int, (results / f"{peer}-{endpoint}-round{i}.cpu").read_text().split())
             app += a / hz
             ngx += n / hz
+            pg += (p[0] if p else 0) / hz
         requests = sum(r["requests"] for r in runs)
         rows[endpoint, peer] = {
             "rps": statistics.median(r["rps"] for r in runs),
@@ -57,6 +62,7 @@ for endpoint in ENDPOINTS:
             "p99": statistics.median(r["p99"] for r in runs),
             "app_us": app * 1e6 / requests if requests else float("nan"),
             "nginx_us": ngx * 1e6 / requests if requests else float("nan"),
+            "pg_us": pg * 1e6 / requests if requests else float("nan"),
             "bad": sum(r["bad"] for r in runs),
         }
 
@@ -76,6 +82,22 @@ for endpoint, label in ENDPOINTS.items():
             f"| {label} | {NAMES[peer]} | {r['rps']:,.0f} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} |"
             f" {r['app_us']:.0f} | {r['nginx_us']:.0f} | {each}{flag} |"
         )
+
+on_postgres = [p for p in peers if p.startswith("tasks-api-pg")]
+if on_postgres:
+    print()
+    print("| endpoint | peer | req/s | app CPU µs/req | PostgreSQL CPU µs/req | nginx CPU µs/req | total CPU µs/req |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for endpoint, label in ENDPOINTS.items():
+        for peer in ["tasks-api", *on_postgres]:
+            r = rows.get((endpoint, peer))
+            if not r:
+                continue
+            total = r["app_us"] + r["pg_us"] + r["nginx_us"]
+            print(
+                f"| {label} | {NAMES[peer]} | {r['rps']:,.0f} | {r['app_us']:.0f} | {r['pg_us']:.0f} |"
+                f" {r['nginx_us']:.0f} | {total:.0f} |"
+            )
 
 print()
 print("| peer | workers | RSS per worker, MiB | PSS per worker, MiB | private per worker, MiB |")
