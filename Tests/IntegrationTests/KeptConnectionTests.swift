@@ -158,9 +158,15 @@ struct KeptConnectionTests {
         let load = Load(service, token: token, clients: 6)
         defer { load.stop() }
         #expect(load.waitFor(100))
-        for _ in 0..<2 {
+        for round in 1...2 {
             let before = Set(service.workerPIDs())
             service.signalMaster(SIGHUP)
+            // Recycling alone can replace every worker: wait for the reload itself to complete,
+            // so the next SIGHUP never finds one in progress.
+            #expect(
+                Processes.waitUntil(seconds: 20) {
+                    service.log().components(separatedBy: "reload complete: new workers ready").count - 1 == round
+                })
             #expect(
                 Processes.waitUntil(seconds: 20) {
                     let now = Set(service.workerPIDs())
