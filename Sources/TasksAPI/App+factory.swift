@@ -63,7 +63,7 @@ public func makeApplication(
             if path.hasPrefix(settings.instancePath + "/") || settings.usesGeneratedSecrets {
                 try PrivateFiles.folder(settings.instancePath, logger: logger)
             }
-            database = try Database(path: path, logger: logger)
+            database = try Database(path: path, durability: settings.sqliteDurability, logger: logger)
         case .postgres(let url):
             database = try Database(postgres: url)
         }

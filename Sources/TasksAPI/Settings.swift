@@ -36,6 +36,9 @@ public struct Settings: Sendable {
     /// The instance folder, where the generated development secret lives.
     public var instancePath: String
     public var database: DatabaseLocation
+    /// `SQLITE_SYNCHRONOUS`: `full` (the default) answers a SQLite write once it is on disk,
+    /// `normal` once it is in the WAL (README, Durability).
+    public var sqliteDurability: SQLiteDurability
     public var maxContentLength: Int
     public var corsOrigins: [String]
     public var rateLimitDefault: String
@@ -110,6 +113,11 @@ public struct Settings: Sendable {
 
         database = try DatabaseLocation(
             url: config.string("DATABASE_URL"), instancePath: config.instancePath)
+        let synchronous = config.string("SQLITE_SYNCHRONOUS")?.lowercased() ?? "full"
+        guard let durability = SQLiteDurability(rawValue: synchronous) else {
+            throw ConfigError("SQLITE_SYNCHRONOUS must be 'full' or 'normal', got '\(synchronous)'")
+        }
+        sqliteDurability = durability
 
         maxContentLength = try config.int("MAX_CONTENT_LENGTH") ?? 1_048_576
         guard maxContentLength > 0 else { throw ConfigError("MAX_CONTENT_LENGTH must be positive") }

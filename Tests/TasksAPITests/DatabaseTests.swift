@@ -7,18 +7,61 @@ import Testing
 
 @Suite("Application database")
 struct DatabaseTests {
-    @Test("the connection is in WAL mode and syncs every commit (synchronous = FULL)")
-    func durability() async throws {
+    @Test("the connection is in WAL mode and commits at synchronous = NORMAL, whatever the durability")
+    func journalAndLevel() async throws {
         try await withTemporaryDirectory { folder in
-            let database = try Database(path: folder + "/app.sqlite")
-            let (journal, synchronous) = try database.queue.read { db in
-                (
-                    try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-                    try Int.fetchOne(db, sql: "PRAGMA synchronous")
-                )
+            for durability in SQLiteDurability.allCases {
+                let database = try Database(path: folder + "/\(durability).sqlite", durability: durability)
+                let (journal, synchronous) = try database.queue.read { db in
+                    (
+                        try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                        try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                    )
+                }
+                #expect(journal == "wal")
+                #expect(synchronous == 1)
             }
-            #expect(journal == "wal")
-            #expect(synchronous == 2)
+        }
+    }
+
+    @Test("with full durability every write syncs the WAL once after its commit; with normal, never")
+    func walSyncPerWrite() async throws {
+        WALSyncCounter.install()
+        try await withTemporaryDirectory { folder in
+            for durability in SQLiteDurability.allCases {
+                let path = folder + "/\(durability).sqlite"
+                let database = try Database(path: path, durability: durability)
+                try database.migrate()
+                // The first frames after the WAL is created sync its header: not counted.
+                try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+                let before = WALSyncCounter.syncs(of: path + "-wal")
+                for n in 1...5 {
+                    try database.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (?)", arguments: [n]) }
+                }
+                let syncs = WALSyncCounter.syncs(of: path + "-wal") - before
+                #expect(syncs == (durability == .full ? 5 : 0))
+                #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 5)
+            }
+        }
+    }
+
+    @Test("a write that throws rolls back and syncs nothing")
+    func failedWriteSyncsNothing() async throws {
+        WALSyncCounter.install()
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/app.sqlite"
+            let database = try Database(path: path)
+            try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+            let before = WALSyncCounter.syncs(of: path + "-wal")
+            struct Refused: Error {}
+            #expect(throws: Refused.self) {
+                try database.write { db in
+                    try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
+                    throw Refused()
+                }
+            }
+            #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
+            #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 0)
         }
     }
 
@@ -36,7 +79,7 @@ struct DatabaseTests {
             let dedicated = try SQLiteRateLimitStore(path: folder + "/limits.sqlite", sharesApplicationDatabase: false)
             #expect(try synchronous(shared.queue) == 1)
             #expect(try synchronous(dedicated.queue) == 0)
-            #expect(try synchronous(database.queue) == 2)
+            #expect(try synchronous(database.queue) == 1)
             let journal = try dedicated.queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             #expect(journal == "wal")
         }

@@ -31,6 +31,15 @@ struct SettingsTests {
         #expect(settings.jwtRefreshTokenExpires == 2_592_000)
         #expect(settings.logLevel == .info)
         #expect(settings.maxWorkerRSS == 0)
+        #expect(settings.sqliteDurability == .full)
+    }
+
+    @Test("SQLITE_SYNCHRONOUS is full or normal, in any case; anything else stops start-up")
+    func sqliteSynchronous() async throws {
+        #expect(try await loadSettings(["SQLITE_SYNCHRONOUS": "NORMAL"]).sqliteDurability == .normal)
+        #expect(try await loadSettings(["SQLITE_SYNCHRONOUS": "full"]).sqliteDurability == .full)
+        let error = try await settingsError(["SQLITE_SYNCHRONOUS": "off"])
+        #expect(error?.description.contains("SQLITE_SYNCHRONOUS") == true)
     }
 
     @Test("MAX_WORKER_RSS is a number of MiB; a negative one stops start-up")

@@ -2,6 +2,7 @@
 
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// The service's database, one connection per worker process: SQLite by default, or
@@ -13,6 +14,8 @@ public final class Database: Sendable {
     /// The SQLite file's path, or the PostgreSQL URL without its password.
     public let path: String
     private let sqliteQueue: DatabaseQueue?
+    /// When a SQLite write is durable (`SQLITE_SYNCHRONOUS`).
+    public let durability: SQLiteDurability
     /// The PostgreSQL database, nil for SQLite.
     public let postgres: PostgresDatabase?
 
@@ -29,14 +32,18 @@ public final class Database: Sendable {
     /// `-wal` and `-shm` are owner-only (0600) and folders it creates 0700, whatever the umask:
     /// the database holds the password hashes.
     /// - Parameter logger: Told when an existing file's mode had to be tightened.
-    public init(path: String, logger: Logger? = nil) throws {
+    /// - Parameter durability: `.full` (the default) answers a write only once its commit is
+    ///   on disk; `.normal` once it is in the WAL, which a killed process cannot lose.
+    public init(path: String, durability: SQLiteDurability = .full, logger: Logger? = nil) throws {
         self.path = path
+        self.durability = durability
         var configuration = Self.configuration(label: "tasks-api")
         configuration.foreignKeysEnabled = true
-        // FULL syncs the WAL at every commit: an acknowledged write survives a power loss as
-        // well as a killed process, for one fsync per write (README, Durability).
+        // NORMAL commits without an fsync, so the write lock is never held across one; with
+        // `.full`, ``write(_:)`` syncs the WAL after the commit and before the answer
+        // (README, Durability).
         sqliteQueue = try Self.openQueue(
-            path: path, configuration: configuration, synchronous: .full, logger: logger)
+            path: path, configuration: configuration, synchronous: .normal, logger: logger)
         postgres = nil
     }
 
@@ -45,6 +52,7 @@ public final class Database: Sendable {
         let database = try PostgresDatabase(url: url)
         path = database.displayURL
         sqliteQueue = nil
+        durability = .full
         postgres = database
     }
 
@@ -53,7 +61,51 @@ public final class Database: Sendable {
     init(inMemory: Void) throws {
         path = ":memory:"
         sqliteQueue = try DatabaseQueue()
+        durability = .normal
         postgres = nil
+    }
+
+    /// Runs `updates` in one write transaction of the SQLite connection (GRDB's `write`) and,
+    /// with ``SQLiteDurability/full``, returns only once the commit is on disk.
+    ///
+    /// The connection commits at `synchronous = NORMAL`: SQLite appends the transaction to the
+    /// WAL and releases the write lock without an fsync. The WAL is then synced here, on this
+    /// connection's own WAL file handle, with no lock held. Another worker can commit while
+    /// this one waits for the disk, and one fsync covers every commit written before it, so
+    /// concurrent writers share fsyncs (group commit) instead of queueing behind each other's,
+    /// as they do with `synchronous = FULL`, which syncs inside the lock.
+    ///
+    /// It is as durable as FULL. The sync covers every WAL frame written before it, this
+    /// commit's included. A checkpoint resets the WAL only after the frames it copied are
+    /// synced into the database file (NORMAL keeps the checkpoint's syncs), so frames this
+    /// commit wrote that are no longer in the WAL are already on disk.
+    ///
+    /// - Throws: the transaction's error; or ``DatabaseSyncError`` when the sync fails: the
+    ///   write is committed but may not survive a power loss, so the request fails with a 500.
+    func write<T>(_ updates: (GRDB.Database) throws -> T) throws -> T {
+        try queue.writeWithoutTransaction { db in
+            var value: T?
+            try db.inTransaction {
+                value = try updates(db)
+                return .commit
+            }
+            if durability == .full { try Self.syncWAL(db) }
+            // inTransaction returned normally, so the closure ran and set the value.
+            return value!
+        }
+    }
+
+    /// fsyncs the WAL through SQLite's own handle (`SQLITE_FCNTL_JOURNAL_POINTER`): the
+    /// file the connection wrote, even if the path was replaced, and its folder too the
+    /// first time after the WAL was created, as SQLite's own syncs do.
+    static func syncWAL(_ db: GRDB.Database) throws {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        let found = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file)
+        guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else {
+            throw DatabaseSyncError(code: found)
+        }
+        let synced = sync(file, SQLITE_SYNC_NORMAL)
+        guard synced == SQLITE_OK else { throw DatabaseSyncError(code: synced) }
     }
 
     /// SQLite's `PRAGMA synchronous` levels the service uses.
@@ -124,6 +176,21 @@ public final class Database: Sendable {
             return false
         }
     }
+}
+
+/// When an acknowledged SQLite write is safe, from `SQLITE_SYNCHRONOUS`.
+public enum SQLiteDurability: String, Sendable, CaseIterable {
+    /// On disk before the answer: survives a killed process and a power loss (the default).
+    case full
+    /// In the WAL before the answer: survives a killed process; a power loss or kernel crash
+    /// may lose the writes since the last checkpoint. No fsync per write.
+    case normal
+}
+
+/// The WAL could not be synced after a commit.
+struct DatabaseSyncError: Error, CustomStringConvertible {
+    let code: Int32
+    var description: String { "cannot sync the SQLite WAL (result code \(code))" }
 }
 
 struct DatabaseOpenError: Error, CustomStringConvertible {

@@ -18,7 +18,7 @@ public struct SQLiteAccountStore: AccountStore {
     public func createUser(username: String, passwordHash: String, roles: [String]) throws -> User {
         let createdAt = Timestamps.now()
         do {
-            return try database.queue.write { db in
+            return try database.write { db in
                 try db.cachedStatement(
                     sql: "INSERT INTO users (username, password_hash, roles, created_at) VALUES (?, ?, ?, ?)"
                 ).execute(arguments: [username, passwordHash, roles.joined(separator: ","), createdAt])
@@ -55,14 +55,14 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func updatePasswordHash(userID: Int64, passwordHash: String) throws {
-        try database.queue.write { db in
+        try database.write { db in
             try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE id = ?")
                 .execute(arguments: [passwordHash, userID])
         }
     }
 
     public func revoke(jti: String, expiresAt: Int64, now: Int64) throws {
-        try database.queue.write { db in
+        try database.write { db in
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)")
                 .execute(arguments: [jti, expiresAt])
             try db.cachedStatement(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?").execute(arguments: [now])

@@ -21,7 +21,7 @@ public struct SQLiteProductStore: ProductStore {
         let now = Timestamps.now()
         // name, description, price_cents, currency, stock: the declaration's order.
         let columns = Product.writableColumns(fields).map(\.value)
-        return try database.queue.write { db in
+        return try database.write { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
@@ -71,7 +71,7 @@ public struct SQLiteProductStore: ProductStore {
     }
 
     public func deleteProduct(id: Int64) throws {
-        try database.queue.write { db in
+        try database.write { db in
             try db.cachedStatement(sql: "DELETE FROM products WHERE id = ?").execute(arguments: [id])
             if db.changesCount == 0 { throw ProductError.notFound }
         }
@@ -81,7 +81,7 @@ public struct SQLiteProductStore: ProductStore {
     /// patching different fields at once both keep their change. `updated_at` moves only
     /// when a stored value changes, as an ORM's `onupdate` fires only for a real UPDATE.
     private func write(id: Int64, _ patch: Patch<Product>) throws -> Product {
-        try database.queue.write { db in
+        try database.write { db in
             guard let product = try Self.product(id: id, in: db) else { throw ProductError.notFound }
             var changed = patch.applied(to: product)
             guard changed != product else { return product }

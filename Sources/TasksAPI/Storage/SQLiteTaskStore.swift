@@ -24,7 +24,7 @@ public struct SQLiteTaskStore: TaskStore {
         // title, description, priority, completed: the declaration's order of the writable columns.
         let columns = TaskItem.writableColumns(fields).map(\.value)
         do {
-            return try database.queue.write { db in
+            return try database.write { db in
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
@@ -83,7 +83,7 @@ public struct SQLiteTaskStore: TaskStore {
     {
         let now = Timestamps.now()
         let columns = TaskItem.patchColumns(changes).map(\.value)
-        return try database.queue.write { db in
+        return try database.write { db in
             // A nil change keeps the column (coalesce); a nil version matches any version.
             try db.cachedStatement(
                 sql: """
@@ -104,7 +104,7 @@ public struct SQLiteTaskStore: TaskStore {
     }
 
     public func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws {
-        try database.queue.write { db in
+        try database.write { db in
             try db.cachedStatement(
                 sql: "DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)"
             ).execute(arguments: [id, owner, version])
