@@ -32,12 +32,9 @@ let package = Package(
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
         ),
-        // libpq from Debian's libpq-dev; only Sources/TasksAPI/Storage/Postgres*.swift touch it.
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
+        // libpq (Debian's libpq-dev for the header, libpq5 at run time), loaded with dlopen
+        // only when DATABASE_URL names PostgreSQL; only Storage/Postgres*.swift touch it.
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         // Atomics on raw words of the host region, SipHash and memfd_create, in C.
         .target(name: "CHostRegion"),
         // The host's shared-memory region: its header, sections and rate-limit table.

@@ -99,6 +99,10 @@ public final class PostgresDatabase: @unchecked Sendable {
     /// `postgresql://user@host:port/dbname` (socket folders as `?host=`), without the password
     /// wherever the URL held it.
     static func displayURL(_ url: String) throws(ConfigError) -> String {
+        // The first PostgreSQL use in a process: libpq is loaded here, not at start-up.
+        if let message = CLibPQ_load() {
+            throw ConfigError("DATABASE_URL names PostgreSQL, but libpq cannot be loaded (Debian: libpq5): \(String(cString: message))")
+        }
         var options: [String: String] = [:]
         guard let parsed = PQconninfoParse(url, nil) else {
             // libpq's own message may quote parts of the URL, the password among them.

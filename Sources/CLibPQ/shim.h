@@ -1,2 +1,0 @@
-// The part of libpq the PostgreSQL stores use: connections, parameterised statements, results.
-#include <libpq-fe.h>
