@@ -1,6 +1,6 @@
 # tasks-api: the two commands of the README, and the checks CI runs.
 
-.PHONY: run test bench build lint format check-nginx check-systemd deps fuzz dev dist check-dist check-dev
+.PHONY: run test bench link-order build lint format check-nginx check-systemd deps fuzz dev dist check-dist check-dev
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -35,6 +35,12 @@ test:
 bench:
 	scripts/install-deps bench
 	bench/run
+
+# Rewrites link/tasks-api.order, the layout of the release binary, from a profiled pool
+# (callgrind). Commit the result; release builds read it (README, Memory).
+link-order:
+	scripts/install-deps bench
+	scripts/link-order
 
 # Fuzz each libFuzzer target for FUZZ_SECONDS (default 60); findings stay in .build-fuzz/.
 fuzz:
