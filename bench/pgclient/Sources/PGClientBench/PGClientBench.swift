@@ -193,15 +193,8 @@ func statusField(_ path: String, _ key: String) -> String {
         guard let line else { continue }
         let text = String(cString: line)
         guard text.hasPrefix(key) else { continue }
-        return text.dropFirst(key.count).split(separator: " ", omittingEmptySubsequences: true).first.map {
-            String($0).trimmingCharacters()
-        } ?? "?"
+        // Values follow their key after tabs or spaces: `VmRSS:\t   5432 kB`.
+        return text.dropFirst(key.count).split(whereSeparator: \.isWhitespace).first.map(String.init) ?? "?"
     }
     return "?"
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(self.filter { !$0.isWhitespace })
-    }
 }

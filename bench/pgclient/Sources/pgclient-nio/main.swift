@@ -20,6 +20,18 @@ func taskRow(_ row: PostgresRow) throws -> TaskRow {
         completed: columns.5, createdAt: columns.6, updatedAt: columns.7, version: columns.8)
 }
 
+/// The deprecated PreparedQuery path labels binary cells as text, which `decode` refuses;
+/// its own PostgresData accessors read them.
+func legacyTaskRow(_ row: PostgresRow) -> TaskRow {
+    let cells = row.makeRandomAccess()
+    return TaskRow(
+        id: cells[data: "id"].int64 ?? 0, ownerID: cells[data: "owner_id"].int64 ?? 0,
+        title: cells[data: "title"].string ?? "", description: cells[data: "description"].string ?? "",
+        priority: cells[data: "priority"].int32 ?? 0, completed: cells[data: "completed"].bool ?? false,
+        createdAt: cells[data: "created_at"].string ?? "", updatedAt: cells[data: "updated_at"].string ?? "",
+        version: cells[data: "version"].int64 ?? 0)
+}
+
 func newTaskBinds(_ task: NewTask) -> [PostgresData] {
     [
         PostgresData(int64: task.ownerID), PostgresData(string: task.title), PostgresData(string: task.description),
@@ -111,11 +123,11 @@ do {
                 guard let row = try select.execute([PostgresData(int64: id)]).wait().first else {
                     throw BenchError.noRow
                 }
-                return try taskRow(row)
+                return legacyTaskRow(row)
             },
             insert: { task in
                 guard let row = try insert.execute(newTaskBinds(task)).wait().first else { throw BenchError.noRow }
-                return try taskRow(row)
+                return legacyTaskRow(row)
             })
     case "async":
         timings = try measure(
