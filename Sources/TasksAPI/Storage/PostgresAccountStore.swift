@@ -20,7 +20,7 @@ public struct PostgresAccountStore: AccountStore {
                     [.text(username), .text(passwordHash), .text(roles.joined(separator: ",")), .text(createdAt)])
             }
             guard let row = rows.first else { throw PostgresError(sqlState: nil, message: "INSERT returned no row") }
-            return Self.user(row)
+            return User(row: row)
         } catch let error as PostgresError where error.isUniqueViolation {
             throw AccountStoreError.usernameTaken
         }
@@ -30,13 +30,13 @@ public struct PostgresAccountStore: AccountStore {
         try database.withConnection { connection in
             try connection.query(
                 "SELECT * FROM users WHERE lower(username) = lower($1 COLLATE \"C\")", [.text(username)]
-            ).first.map(Self.user)
+            ).first.map(User.init(row:))
         }
     }
 
     public func user(id: Int64) throws -> User? {
         try database.withConnection { connection in
-            try connection.query("SELECT * FROM users WHERE id = $1", [.integer(id)]).first.map(Self.user)
+            try connection.query("SELECT * FROM users WHERE id = $1", [.integer(id)]).first.map(User.init(row:))
         }
     }
 
@@ -45,7 +45,7 @@ public struct PostgresAccountStore: AccountStore {
             let total = try connection.query("SELECT count(*) FROM users").first?.first
             let rows = try connection.query(
                 "SELECT * FROM users ORDER BY id LIMIT $1 OFFSET $2", [.integer(Int64(limit)), .integer(Int64(offset))])
-            return (rows.map(Self.user), total.flatMap(\.integer).map(Int.init) ?? 0)
+            return (rows.map(User.init(row:)), total.flatMap(\.integer).map(Int.init) ?? 0)
         }
     }
 
@@ -74,13 +74,6 @@ public struct PostgresAccountStore: AccountStore {
         }
     }
 
-    /// The one mapping of a `users` row.
-    static func user(_ row: some SQLRow) -> User {
-        User(
-            id: row.int64("id") ?? 0, username: row.string("username") ?? "",
-            roles: (row.string("roles") ?? "").split(separator: ",").map(String.init),
-            passwordHash: row.string("password_hash") ?? "", createdAt: row.string("created_at") ?? "")
-    }
 }
 
 extension SQLValue {

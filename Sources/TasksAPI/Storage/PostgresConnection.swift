@@ -91,27 +91,15 @@ final class PostgresConnection {
     /// - Returns: the result's rows (none for a statement without a result).
     @discardableResult
     func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [PostgresRow] {
-        let name = try prepared(sql)
-        let texts: [String?] = parameters.map(Self.text)
-        let result = Self.withCStrings(texts) { pointers in
-            PQexecPrepared(connection, name, Int32(texts.count), pointers, nil, nil, 0)
-        }
+        let result = try run(sql, parameters)
         defer { PQclear(result) }
-        try check(result)
-        completedStatements += 1
         return Self.rows(of: result)
     }
 
     /// The number of rows a statement without `RETURNING` changed.
     func execute(_ sql: String, _ parameters: [SQLValue] = []) throws -> Int {
-        let name = try prepared(sql)
-        let texts: [String?] = parameters.map(Self.text)
-        let result = Self.withCStrings(texts) { pointers in
-            PQexecPrepared(connection, name, Int32(texts.count), pointers, nil, nil, 0)
-        }
+        let result = try run(sql, parameters)
         defer { PQclear(result) }
-        try check(result)
-        completedStatements += 1
         return Int(String(cString: PQcmdTuples(result))) ?? 0
     }
 
@@ -121,6 +109,24 @@ final class PostgresConnection {
         defer { PQclear(result) }
         try check(result)
         completedStatements += 1
+    }
+
+    /// Executes the prepared form of `sql` with `parameters`.
+    /// - Returns: the successful result, which the caller clears.
+    private func run(_ sql: String, _ parameters: [SQLValue]) throws -> OpaquePointer? {
+        let name = try prepared(sql)
+        let texts: [String?] = parameters.map(Self.text)
+        let result = Self.withCStrings(texts) { pointers in
+            PQexecPrepared(connection, name, Int32(texts.count), pointers, nil, nil, 0)
+        }
+        do {
+            try check(result)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        completedStatements += 1
+        return result
     }
 
     private func prepared(_ sql: String) throws -> String {

@@ -34,14 +34,14 @@ public struct SQLiteAccountStore: AccountStore {
     public func user(named username: String) throws -> User? {
         try database.queue.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE username = ?"), arguments: [username])
-                .map(Self.user)
+                .map(User.init(row:))
         }
     }
 
     public func user(id: Int64) throws -> User? {
         try database.queue.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(
-                Self.user)
+                User.init(row:))
         }
     }
 
@@ -50,7 +50,7 @@ public struct SQLiteAccountStore: AccountStore {
             let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM users")) ?? 0
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?"), arguments: [limit, offset])
-            return (rows.map(Self.user), total)
+            return (rows.map(User.init(row:)), total)
         }
     }
 
@@ -74,14 +74,6 @@ public struct SQLiteAccountStore: AccountStore {
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?"), arguments: [jti])
                 ?? false
         }
-    }
-
-    static func user(_ row: Row) -> User {
-        let roles: String = row["roles"]
-        return User(
-            id: row["id"], username: row["username"],
-            roles: roles.split(separator: ",").map(String.init), passwordHash: row["password_hash"],
-            createdAt: row["created_at"])
     }
 }
 

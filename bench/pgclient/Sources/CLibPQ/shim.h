@@ -1,0 +1,2 @@
+// The part of libpq the bench uses: a connection, prepared statements, results.
+#include <libpq-fe.h>
