@@ -1,4 +1,4 @@
-// A real PostgreSQL for the tests: the cluster `make test` started, else one started here, and a database per test.
+// A real PostgreSQL for the tests: the cluster `make test` started, else one started here, a database per test, and the backends.
 
 import Foundation
 import GRDB
