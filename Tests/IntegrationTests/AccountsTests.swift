@@ -1,4 +1,4 @@
-// Accounts, tokens and proxy identity through real nginx and four workers.
+// Accounts, tokens and proxy identity through real nginx and four workers; the stored ones on SQLite and on PostgreSQL.
 
 import Foundation
 import Testing
@@ -23,17 +23,27 @@ struct AccountsTests {
     ) throws
         -> HTTPResult
     {
-        var headers = [("Content-Type", "application/json")]
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        return try service.client.send("POST", path, headers: headers, body: json(body))
+        try post(service.client, path, body, token: token)
     }
 
-    @Test("register, login, protected, logout; the revoked token is refused by every worker")
-    func flowAndRevocationOnEveryWorker() throws {
+    static func post(
+        _ client: HTTPClient, _ path: String, _ body: [String: Any], token: String? = nil
+    ) throws
+        -> HTTPResult
+    {
+        var headers = [("Content-Type", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        return try client.send("POST", path, headers: headers, body: json(body))
+    }
+
+    @Test(
+        "register, login, protected, logout; the revoked token is refused by every worker", arguments: Backend.allCases)
+    func flowAndRevocationOnEveryWorker(backend: Backend) throws {
         // One connection per request spreads the requests over every worker; kept connections
         // would send them to the few workers that hold nginx's connections.
         let service = try LiveService.start(
-            .master(workers: 4, arguments: []), environment: Self.environment, connectionPerRequest: true)
+            .master(workers: 4, arguments: []), environment: try backend.environment(Self.environment),
+            connectionPerRequest: true)
         defer { service.stop() }
 
         let registered = try Self.post(
@@ -88,14 +98,18 @@ struct AccountsTests {
         #expect(workers.isSubset(of: refusedBy), "workers \(workers), refused by \(refusedBy)")
     }
 
-    @Test("a burst of registrations of one name gives exactly one 201 and 409 for the rest")
-    func concurrentRegistrations() throws {
-        let service = try LiveService.start(.master(workers: 4, arguments: []), environment: Self.environment)
+    @Test(
+        "a burst of registrations of one name in varying case gives exactly one 201 and 409 for the rest",
+        arguments: Backend.allCases)
+    func concurrentRegistrations(backend: Backend) throws {
+        let service = try LiveService.start(
+            .master(workers: 4, arguments: []), environment: try backend.environment(Self.environment))
         defer { service.stop() }
         let statuses = Statuses()
         DispatchQueue.concurrentPerform(iterations: 24) { index in
+            let username = ["bob", "Bob", "BOB"][index % 3]
             let response = try? Self.post(
-                service, "/api/auth/register", ["username": "bob", "password": "password-\(index)"])
+                service, "/api/auth/register", ["username": username, "password": "password-\(index)"])
             statuses.append(response?.status ?? 0)
         }
         let all = statuses.all.sorted()
@@ -143,9 +157,10 @@ struct AccountsTests {
         #expect(ignored.status == 401)
     }
 
-    @Test("create-user --admin reads the password from stdin; the admin lists users")
-    func createAdminAndList() throws {
-        let service = try LiveService.start(.master(workers: 2, arguments: []), environment: Self.environment)
+    @Test("create-user --admin reads the password from stdin; the admin lists users", arguments: Backend.allCases)
+    func createAdminAndList(backend: Backend) throws {
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: []), environment: try backend.environment(Self.environment))
         defer { service.stop() }
         let created = try Processes.run(
             "/bin/sh", ["-c", "printf '%s\\n' 'admin password 1' | \"$0\" create-user root --admin", Paths.binary],

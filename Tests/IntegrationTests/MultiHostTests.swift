@@ -10,57 +10,7 @@ import Testing
 
 @Suite("Several hosts behind one nginx", .serialized)
 struct MultiHostTests {
-    /// The database the hosts share: nil, a fresh SQLite file per test.
-    static let databaseURL: String? = nil
-
-    /// The backends the write-load tests run on: one SQLite file shared by pools on one
-    /// machine, and a database of its own on the test PostgreSQL cluster.
-    enum Shared: String, CaseIterable, Sendable {
-        case sqlite
-        case postgresql
-
-        /// A fresh database for one test: nil for a new SQLite file.
-        func databaseURL() throws -> String? {
-            self == .sqlite ? nil : try PostgresCluster.createDatabase()
-        }
-    }
-
     static let environment = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
-
-    static func post(
-        _ client: HTTPClient, _ path: String, _ body: [String: Any], token: String? = nil
-    ) throws
-        -> HTTPResult
-    {
-        var headers = [("Content-Type", "application/json")]
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        return try client.send("POST", path, headers: headers, body: AccountsTests.json(body))
-    }
-
-    /// Registers `username` and logs in through `client`; the access token.
-    static func token(_ client: HTTPClient, _ username: String) throws -> String {
-        let credentials: [String: Any] = ["username": username, "password": "a good password"]
-        let registered = try post(client, "/api/auth/register", credentials)
-        #expect(registered.status == 201, "\(registered.text)")
-        let login = try post(client, "/api/auth/login", credentials)
-        return try #require(login.json?["access_token"] as? String, "\(login.status) \(login.text)")
-    }
-
-    /// Every task of the token's user, through `client`.
-    static func list(_ client: HTTPClient, token: String) throws -> [[String: Any]] {
-        var items: [[String: Any]] = []
-        var page = 1
-        while true {
-            let response = try client.get(
-                "/api/tasks?per_page=100&page=\(page)", headers: [("Authorization", "Bearer \(token)")])
-            guard response.status == 200, let batch = response.json?["items"] as? [[String: Any]] else {
-                throw HTTPClientError(description: "list failed: \(response.status) \(response.text)")
-            }
-            items += batch
-            if batch.isEmpty || (response.json?["pages"] as? Int ?? 0) <= page { return items }
-            page += 1
-        }
-    }
 
     /// One POST of the load: its unique title and what nginx answered (0: no answer).
     struct Attempt: Sendable {
@@ -81,7 +31,7 @@ struct MultiHostTests {
                     var index = 0
                     while isRunning {
                         let title = "\(prefix) \(thread)-\(index)"
-                        let response = try? MultiHostTests.post(client, "/api/tasks", ["title": title], token: token)
+                        let response = try? AccountsTests.post(client, "/api/tasks", ["title": title], token: token)
                         attempts.append(Attempt(title: title, status: response?.status ?? 0))
                         index += 1
                     }
@@ -112,13 +62,13 @@ struct MultiHostTests {
 
     @Test(
         "kill -9 of one host's whole pool under POSTs: no acknowledged write lost, none replayed, the other serves",
-        arguments: Shared.allCases)
-    func killOneHostUnderWriteLoad(shared: Shared) throws {
+        arguments: Backend.allCases)
+    func killOneHostUnderWriteLoad(backend: Backend) throws {
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try shared.databaseURL())
+            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try backend.databaseURL())
         defer { harness.stop() }
         let (victim, survivor) = (harness.hosts[0], harness.hosts[1])
-        let token = try Self.token(harness.client, "writer")
+        let token = try TasksTests.token(harness.client, "writer")
         let clients = 4
         let writes = Writes(harness.client, token: token, clients: clients, prefix: "load")
         defer { writes.stop() }
@@ -140,7 +90,7 @@ struct MultiHostTests {
         let attempts = writes.attempts.all
         let acknowledged = Set(attempts.filter { $0.status == 201 }.map(\.title))
         let failed = attempts.filter { $0.status != 201 }
-        let stored = try Self.list(harness.client, token: token).compactMap { $0["title"] as? String }
+        let stored = try TasksTests.list(harness.client, token: token).compactMap { $0["title"] as? String }
         var copies: [String: Int] = [:]
         for title in stored { copies[title, default: 0] += 1 }
         let lost = acknowledged.filter { copies[$0] == nil }
@@ -181,13 +131,13 @@ struct MultiHostTests {
 
     @Test(
         "5 per minute holds across hosts with the database store: 5 answered by both hosts together, then 429",
-        arguments: Shared.allCases)
-    func rateLimitAcrossHosts(shared: Shared) throws {
+        arguments: Backend.allCases)
+    func rateLimitAcrossHosts(backend: Backend) throws {
         var environment = Self.environment
         environment["RATELIMIT_ENABLED"] = "true"
         environment["RATELIMIT_STORAGE_URL"] = "database://"
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: environment, databaseURL: try shared.databaseURL())
+            hosts: 2, workers: 2, environment: environment, databaseURL: try backend.databaseURL())
         defer { harness.stop() }
         let responses = try Self.limitedRequests(harness, count: 10)
         #expect(responses.map(\.status) == Array(repeating: 200, count: 5) + Array(repeating: 429, count: 5))
@@ -212,10 +162,11 @@ struct MultiHostTests {
         let harness = try MultiHost.start(hosts: 2, workers: 1, environment: environment)
         defer { harness.stop() }
         let path = String(harness.databaseURL.dropFirst("sqlite:///".count))
-        let token = try Self.token(harness.hosts[0].client, "sharer")
+        let token = try TasksTests.token(harness.hosts[0].client, "sharer")
         for round in 0..<3 {
             for (index, host) in harness.hosts.enumerated() {
-                let created = try Self.post(host.client, "/api/tasks", ["title": "r\(round) h\(index)"], token: token)
+                let created = try AccountsTests.post(
+                    host.client, "/api/tasks", ["title": "r\(round) h\(index)"], token: token)
                 #expect(created.status == 201)
             }
             // Another process opens the file, reads and closes it, as sqlite3, a backup or a
@@ -224,7 +175,7 @@ struct MultiHostTests {
             #expect(access(path + "-wal", F_OK) == 0, "the WAL was deleted under the pools")
         }
         for host in harness.hosts {
-            #expect(try Self.list(host.client, token: token).count == 6)
+            #expect(try TasksTests.list(host.client, token: token).count == 6)
         }
     }
 
@@ -232,8 +183,7 @@ struct MultiHostTests {
     func sharedMemoryLimitIsPerHost() throws {
         var environment = Self.environment
         environment["RATELIMIT_ENABLED"] = "true"
-        let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: environment, databaseURL: Self.databaseURL)
+        let harness = try MultiHost.start(hosts: 2, workers: 2, environment: environment)
         defer { harness.stop() }
         let responses = try Self.limitedRequests(harness, count: 12)
         #expect(responses.map(\.status) == Array(repeating: 200, count: 10) + Array(repeating: 429, count: 2))
@@ -241,13 +191,13 @@ struct MultiHostTests {
 
     @Test(
         "If-Match races across hosts: of 16 PATCHes with one ETag through both hosts, one 200 and 15 412",
-        arguments: Shared.allCases)
-    func ifMatchRaceAcrossHosts(shared: Shared) throws {
+        arguments: Backend.allCases)
+    func ifMatchRaceAcrossHosts(backend: Backend) throws {
         let harness = try MultiHost.start(
-            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try shared.databaseURL())
+            hosts: 2, workers: 2, environment: Self.environment, databaseURL: try backend.databaseURL())
         defer { harness.stop() }
-        let token = try Self.token(harness.client, "racer")
-        let created = try Self.post(harness.client, "/api/tasks", ["title": "contended"], token: token)
+        let token = try TasksTests.token(harness.client, "racer")
+        let created = try AccountsTests.post(harness.client, "/api/tasks", ["title": "contended"], token: token)
         let id = try #require(created.json?["id"] as? Int)
         let bearer = ("Authorization", "Bearer \(token)")
         for round in 0..<3 {

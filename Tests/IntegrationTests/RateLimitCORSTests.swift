@@ -15,9 +15,13 @@ struct RateLimitCORSTests {
         "CORS_ORIGINS": "\(origin), https://other.example",
     ]
 
-    @Test("/api/limited-endpoint: exactly 5 per minute across 4 workers per client address, then 429")
-    func limitedEndpointAcrossWorkers() throws {
-        let service = try LiveService.start(.master(workers: 4, arguments: []), environment: Self.environment)
+    @Test(
+        "/api/limited-endpoint: exactly 5 per minute across 4 workers per client address, then 429",
+        arguments: Backend.allCases)
+    func limitedEndpointAcrossWorkers(backend: Backend) throws {
+        // On PostgreSQL the default counters are the database's; on SQLite the host's shared memory.
+        let service = try LiveService.start(
+            .master(workers: 4, arguments: []), environment: try backend.environment(Self.environment))
         defer { service.stop() }
         var first = service.client
         first.sourceAddress = "127.0.0.2"

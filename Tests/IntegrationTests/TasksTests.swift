@@ -1,4 +1,4 @@
-// Tasks through real nginx and four workers: nothing lost under concurrency, races, restarts.
+// Tasks through real nginx and four workers, on SQLite and on PostgreSQL: nothing lost under concurrency, races, restarts.
 
 import Foundation
 import Testing
@@ -13,18 +13,28 @@ struct TasksTests {
 
     /// Registers and logs in a user; returns the access token.
     static func token(_ service: LiveService, _ username: String) throws -> String {
-        _ = try AccountsTests.post(
-            service, "/api/auth/register", ["username": username, "password": "a good password"])
-        let login = try AccountsTests.post(
-            service, "/api/auth/login", ["username": username, "password": "a good password"])
-        return try #require(login.json?["access_token"] as? String)
+        try token(service.client, username)
     }
 
+    /// Registers and logs in a user through `client`; returns the access token.
+    static func token(_ client: HTTPClient, _ username: String) throws -> String {
+        let credentials: [String: Any] = ["username": username, "password": "a good password"]
+        _ = try AccountsTests.post(client, "/api/auth/register", credentials)
+        let login = try AccountsTests.post(client, "/api/auth/login", credentials)
+        return try #require(login.json?["access_token"] as? String, "\(login.status) \(login.text)")
+    }
+
+    /// Every task of the token's user.
     static func list(_ service: LiveService, token: String) throws -> [[String: Any]] {
+        try list(service.client, token: token)
+    }
+
+    /// Every task of the token's user, through `client`.
+    static func list(_ client: HTTPClient, token: String) throws -> [[String: Any]] {
         var items: [[String: Any]] = []
         var page = 1
         while true {
-            let response = try service.client.get(
+            let response = try client.get(
                 "/api/tasks?per_page=100&page=\(page)", headers: [("Authorization", "Bearer \(token)")])
             guard response.status == 200, let batch = response.json?["items"] as? [[String: Any]] else {
                 throw HTTPClientError(description: "list failed: \(response.status) \(response.text)")
@@ -35,9 +45,11 @@ struct TasksTests {
         }
     }
 
-    @Test("20 concurrent clients creating 25 tasks each for one user: exactly 500 listed, distinct ids")
-    func concurrentCreates() throws {
-        let service = try LiveService.start(Self.pool, environment: AccountsTests.environment)
+    @Test(
+        "20 concurrent clients creating 25 tasks each for one user: exactly 500 listed, distinct ids",
+        arguments: Backend.allCases)
+    func concurrentCreates(backend: Backend) throws {
+        let service = try LiveService.start(Self.pool, environment: try backend.environment(AccountsTests.environment))
         defer { service.stop() }
         let token = try Self.token(service, "alice")
         let statuses = Statuses()
@@ -60,9 +72,9 @@ struct TasksTests {
         #expect(Set(listed.compactMap { $0["title"] as? String }).count == 500)
     }
 
-    @Test("updates racing on one task with If-Match: exactly one success per ETag")
-    func racingUpdates() throws {
-        let service = try LiveService.start(Self.pool, environment: AccountsTests.environment)
+    @Test("updates racing on one task with If-Match: exactly one success per ETag", arguments: Backend.allCases)
+    func racingUpdates(backend: Backend) throws {
+        let service = try LiveService.start(Self.pool, environment: try backend.environment(AccountsTests.environment))
         defer { service.stop() }
         let token = try Self.token(service, "bob")
         let created = try AccountsTests.post(service, "/api/tasks", ["title": "contended"], token: token)
@@ -90,9 +102,9 @@ struct TasksTests {
         }
     }
 
-    @Test("data survives stopping and restarting the whole service")
-    func survivesRestart() throws {
-        let service = try LiveService.start(Self.pool, environment: AccountsTests.environment)
+    @Test("data survives stopping and restarting the whole service", arguments: Backend.allCases)
+    func survivesRestart(backend: Backend) throws {
+        let service = try LiveService.start(Self.pool, environment: try backend.environment(AccountsTests.environment))
         defer { service.stop() }
         let token = try Self.token(service, "carol")
         for index in 0..<10 {

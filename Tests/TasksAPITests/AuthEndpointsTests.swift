@@ -1,4 +1,4 @@
-// The accounts routes through the in-memory test client, on a real SQLite file (API contract §4).
+// The accounts routes through the in-memory test client, on SQLite and on PostgreSQL (API contract §4).
 
 import Flagon
 import Foundation
@@ -7,9 +7,11 @@ import Testing
 
 @Suite("Auth endpoints")
 struct AuthEndpointsTests {
-    @Test("register answers 201 with id, username and no roles; the same name again (any case) is 409")
-    func register() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "register answers 201 with id, username and no roles; the same name again (any case) is 409",
+        arguments: Backend.allCases)
+    func register(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let created = await fixture.register("alice")
             #expect(created.status == 201)
             #expect(created.text == #"{"id": 1, "username": "alice", "roles": []}"#)
@@ -21,9 +23,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("register validates every field at once with marshmallow's messages")
-    func registerValidation() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("register validates every field at once with marshmallow's messages", arguments: Backend.allCases)
+    func registerValidation(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let response = await fixture.client.send(
                 .post, "/api/auth/register", json: ["username": "a b", "password": "short", "admin": true])
             #expect(response.status == 400)
@@ -40,9 +42,11 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("login: tokens with the contract's claims; wrong password and unknown user are the same 401")
-    func login() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "login: tokens with the contract's claims; wrong password and unknown user are the same 401",
+        arguments: Backend.allCases)
+    func login(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             _ = await fixture.register("alice")
             let response = await fixture.login("alice")
             #expect(response.status == 200)
@@ -75,9 +79,11 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("configured lifetimes apply to the tokens")
-    func lifetimes() async throws {
-        try await AccountsFixture.with(["JWT_ACCESS_TOKEN_EXPIRES": "60", "JWT_REFRESH_TOKEN_EXPIRES": "120"]) {
+    @Test("configured lifetimes apply to the tokens", arguments: Backend.allCases)
+    func lifetimes(backend: Backend) async throws {
+        try await AccountsFixture.with(
+            ["JWT_ACCESS_TOKEN_EXPIRES": "60", "JWT_REFRESH_TOKEN_EXPIRES": "120"], on: backend
+        ) {
             fixture in
             _ = await fixture.register("alice")
             let response = await fixture.login("alice")
@@ -93,13 +99,17 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("after key rotation a token of the previous key is still accepted; once the key is removed it is not")
-    func keyRotation() async throws {
+    @Test(
+        "after key rotation a token of the previous key is still accepted; once the key is removed it is not",
+        arguments: Backend.allCases)
+    func keyRotation(backend: Backend) async throws {
         try await withTemporaryDirectory { folder in
             let oldKey = String(repeating: "o", count: 40)
             let newKey = String(repeating: "n", count: 40)
+            let database = try backend.databaseURL(folder: folder)
             func client(_ overrides: [String: String]) async throws -> TestClient {
-                let values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"].merging(overrides) { $1 }
+                let values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1", "DATABASE_URL": database]
+                    .merging(overrides) { $1 }
                 let config = try await Config.load(overrides: values, environment: [:], instancePath: folder)
                 return TestClient(app: try await makeApplication(config: config, logger: quietLogger).app)
             }
@@ -135,11 +145,16 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("a stored hash with absurd costs is refused without computing it, logged with the user id")
-    func absurdStoredHash() async throws {
+    @Test(
+        "a stored hash with absurd costs is refused without computing it, logged with the user id",
+        arguments: Backend.allCases)
+    func absurdStoredHash(backend: Backend) async throws {
         let capture = LogCapture()
         try await withTemporaryDirectory { folder in
-            let values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1"]
+            let values = [
+                "ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1",
+                "DATABASE_URL": try backend.databaseURL(folder: folder),
+            ]
             let config = try await Config.load(overrides: values, environment: [:], instancePath: folder)
             let application = try await makeApplication(config: config, logger: capture.logger)
             let client = TestClient(app: application.app)
@@ -170,9 +185,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("protected needs an access token; a refresh token is refused there")
-    func protected() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("protected needs an access token; a refresh token is refused there", arguments: Backend.allCases)
+    func protected(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let (access, refresh) = try await fixture.tokens(for: "alice")
             let granted = await fixture.get("/api/protected", token: access)
             #expect(granted.text == #"{"msg": "Access granted to protected resource", "user": "alice"}"#)
@@ -185,9 +200,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("refresh gives a new access token for a refresh token only")
-    func refresh() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("refresh gives a new access token for a refresh token only", arguments: Backend.allCases)
+    func refresh(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let (access, refresh) = try await fixture.tokens(for: "alice")
             let renewed = await fixture.post("/api/auth/refresh", token: refresh)
             #expect(renewed.status == 200)
@@ -200,9 +215,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("logout revokes exactly the token sent")
-    func logout() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("logout revokes exactly the token sent", arguments: Backend.allCases)
+    func logout(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let (access, refresh) = try await fixture.tokens(for: "alice")
             let second = try #require(await fixture.login("alice")["access_token"]?.stringValue)
             #expect(await fixture.post("/api/auth/logout", token: access).status == 204)
@@ -217,9 +232,11 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("users/me answers from the account for a token, from the headers for a trusted proxy identity")
-    func me() async throws {
-        try await AccountsFixture.with(["TRUST_PROXY_AUTH": "true"]) { fixture in
+    @Test(
+        "users/me answers from the account for a token, from the headers for a trusted proxy identity",
+        arguments: Backend.allCases)
+    func me(backend: Backend) async throws {
+        try await AccountsFixture.with(["TRUST_PROXY_AUTH": "true"], on: backend) { fixture in
             let (access, _) = try await fixture.tokens(for: "alice")
             let me = await fixture.get("/api/users/me", token: access)
             #expect(me.text == #"{"id": 1, "username": "alice", "roles": [], "auth": "jwt"}"#)
@@ -235,9 +252,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("users is admin only and paginated")
-    func usersList() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("users is admin only and paginated", arguments: Backend.allCases)
+    func usersList(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             _ = try fixture.application.accounts.create(username: "root", password: "root password", roles: ["admin"])
             for name in ["bob", "carol", "dave"] { _ = await fixture.register(name) }
             let admin = try #require(await fixture.login("root", "root password")["access_token"]?.stringValue)
@@ -280,9 +297,9 @@ struct AuthEndpointsTests {
         }
     }
 
-    @Test("create(username:password:roles:) validates like registration")
-    func createValidates() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("create(username:password:roles:) validates like registration", arguments: Backend.allCases)
+    func createValidates(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             #expect(throws: HTTPError.self) {
                 try fixture.application.accounts.create(username: "x", password: "long enough password")
             }

@@ -8,9 +8,11 @@ import Testing
 struct HostileInputTests {
     private static func errors(_ response: TestResponse) -> JSONObject? { response["errors"]?.objectValue }
 
-    @Test("a NUL in a task's title or description is a 400 under that field, and nothing is stored")
-    func nulInTask() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "a NUL in a task's title or description is a 400 under that field, and nothing is stored",
+        arguments: Backend.allCases)
+    func nulInTask(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let token = try await fixture.tokens(for: "alice").access
             let auth: HTTPHeaders = ["Authorization": "Bearer \(token)"]
             let title = await fixture.client.send(
@@ -32,9 +34,9 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a NUL in a username or password is a 400 under that field")
-    func nulInCredentials() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("a NUL in a username or password is a 400 under that field", arguments: Backend.allCases)
+    func nulInCredentials(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let register = await fixture.register("bob", "a good password\u{0}x")
             #expect(register.status == 400)
             #expect(Self.errors(register) == JSONObject([("password", ["Must not contain the NUL character."])]))

@@ -1,8 +1,7 @@
-// The products routes through the in-memory test client, on a real SQLite file (API contract §9 and §12).
+// The products routes through the in-memory test client, on SQLite and on PostgreSQL (API contract §9 and §12).
 
 import Flagon
 import Foundation
-import GRDB
 import TasksAPI
 import Testing
 
@@ -42,12 +41,9 @@ struct ProductsEndpointsTests {
     /// Moves every product's timestamps into the past, straight in the database, so a write
     /// within the same second still shows whether it moved `updated_at`.
     private func backdate(_ fixture: AccountsFixture) throws {
-        let queue = try DatabaseQueue(path: fixture.application.database.path)
-        try queue.write { db in
-            try db.execute(
-                sql: "UPDATE products SET created_at = ?, updated_at = ?",
-                arguments: ["2001-02-03T04:05:06Z", "2001-02-03T04:05:06Z"])
-        }
+        try executeDirectly(
+            fixture.application.database, "UPDATE products SET created_at = ?, updated_at = ?",
+            ["2001-02-03T04:05:06Z", "2001-02-03T04:05:06Z"])
     }
 
     private func isTimestamp(_ value: JSONValue?) -> Bool {
@@ -55,9 +51,11 @@ struct ProductsEndpointsTests {
         return text.wholeMatch(of: #/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/#) != nil
     }
 
-    @Test("POST answers 201 with Location and the product, defaults filled in; GET reads it back without a token")
-    func create() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "POST answers 201 with Location and the product, defaults filled in; GET reads it back without a token",
+        arguments: Backend.allCases)
+    func create(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             let created = await send(
                 fixture, .post, "/api/products", json: ["name": "Widget", "price_cents": 1999], token: admin)
@@ -95,9 +93,9 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("POST validates every field at once with the schema's messages")
-    func createValidation() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("POST validates every field at once with the schema's messages", arguments: Backend.allCases)
+    func createValidation(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             let invalid = await send(
                 fixture, .post, "/api/products",
@@ -149,9 +147,11 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("reads are public; a missing product, or an id that is not a positive integer, is 404")
-    func publicReads() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "reads are public; a missing product, or an id that is not a positive integer, is 404",
+        arguments: Backend.allCases)
+    func publicReads(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let empty = await fixture.client.get("/api/products")
             #expect(empty.status == 200)
             #expect(empty.text == #"{"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}"#)
@@ -172,9 +172,11 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("writes need an access token (401) of an admin (403), and change nothing otherwise")
-    func writesNeedAdmin() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "writes need an access token (401) of an admin (403), and change nothing otherwise", arguments: Backend.allCases
+    )
+    func writesNeedAdmin(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             let id = try await createProduct(fixture, ["name": "Widget", "price_cents": 5], token: admin)
             let user = try await fixture.tokens(for: "alice")
@@ -199,9 +201,9 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("q: a case-insensitive substring of the name, where % and _ are literal")
-    func search() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("q: a case-insensitive substring of the name, where % and _ are literal", arguments: Backend.allCases)
+    func search(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             for name in ["100% cotton", "a_b", "ab", "Widget", "Blue WIDGET", "Gadget"] {
                 _ = try await createProduct(fixture, ["name": .string(name), "price_cents": 1], token: admin)
@@ -225,7 +227,7 @@ struct ProductsEndpointsTests {
             #expect(await search("") == ["100% cotton", "a_b", "ab", "Widget", "Blue WIDGET", "Gadget"])
             #expect(await fixture.client.get("/api/products?q=wid")["total"] == 2)
 
-            // SQLite's lower() folds ASCII only: a non-ASCII letter matches in its own case.
+            // Only ASCII letters fold, as SQLite's lower() folds them: a non-ASCII letter matches in its own case.
             _ = try await createProduct(fixture, ["name": "CAFÉ crème", "price_cents": 1], token: admin)
             #expect(await search("caf") == ["CAFÉ crème"])
             #expect(await search("%C3%A8") == ["CAFÉ crème"])
@@ -233,9 +235,11 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("pagination by id with q kept in Link; a page past the last is empty; page= is invalid")
-    func pagination() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "pagination by id with q kept in Link; a page past the last is empty; page= is invalid",
+        arguments: Backend.allCases)
+    func pagination(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             for number in 1...5 {
                 _ = try await createProduct(
@@ -282,9 +286,9 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("PUT replaces every field with POST's rules and defaults; 200 with the product")
-    func replace() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("PUT replaces every field with POST's rules and defaults; 200 with the product", arguments: Backend.allCases)
+    func replace(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             let id = try await createProduct(
                 fixture,
@@ -320,9 +324,9 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("PATCH changes only the fields sent, each validated, and moves updated_at")
-    func update() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("PATCH changes only the fields sent, each validated, and moves updated_at", arguments: Backend.allCases)
+    func update(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             let id = try await createProduct(
                 fixture,
@@ -366,9 +370,10 @@ struct ProductsEndpointsTests {
         }
     }
 
-    @Test("DELETE answers 204; the product is gone, and its id is not given to the next one")
-    func delete() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "DELETE answers 204; the product is gone, and its id is not given to the next one", arguments: Backend.allCases)
+    func delete(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let admin = try await adminToken(fixture)
             _ = try await createProduct(fixture, ["name": "Widget", "price_cents": 5], token: admin)
             let id = try await createProduct(fixture, ["name": "Gadget", "price_cents": 5], token: admin)

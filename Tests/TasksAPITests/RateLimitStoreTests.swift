@@ -1,11 +1,12 @@
-// The SQLite rate-limit store: exact totals across connections, window rollover, pruning; wiring.
+// The SQLite rate-limit store: exact totals across connections, window rollover, pruning; wiring on both backends.
 
 import Flagon
 import Foundation
 import GRDB
 import Synchronization
-import TasksAPI
 import Testing
+
+@testable import TasksAPI
 
 @Suite("SQLite rate-limit store")
 struct RateLimitStoreTests {
@@ -163,10 +164,14 @@ struct RateLimitStoreTests {
         return try await makeApplication(config: config, logger: quietLogger, rateLimitClock: { Self.fixedNow })
     }
 
-    @Test("GET /api/limited-endpoint: 5 per minute, then 429 naming the limit; /healthz is exempt")
-    func limitedEndpoint() async throws {
+    @Test(
+        "GET /api/limited-endpoint: 5 per minute, then 429 naming the limit; /healthz is exempt",
+        arguments: Backend.allCases)
+    func limitedEndpoint(backend: Backend) async throws {
         try await withTemporaryDirectory { folder in
-            let client = TestClient(app: try await build(folder).app)
+            // On PostgreSQL the default counters are the database's.
+            let database = try backend.databaseURL(folder: folder)
+            let client = TestClient(app: try await build(folder, ["DATABASE_URL": database]).app)
             for remaining in (0...4).reversed() {
                 let response = await client.get("/api/limited-endpoint")
                 #expect(response.status == 200)
@@ -187,17 +192,28 @@ struct RateLimitStoreTests {
         }
     }
 
-    @Test("database://: the counters are in the application database, a second app on the same file shares them")
-    func sharedThroughDatabase() async throws {
+    @Test(
+        "database://: the counters are in the application database, a second app on it shares them",
+        arguments: Backend.allCases)
+    func sharedThroughDatabase(backend: Backend) async throws {
         try await withTemporaryDirectory { folder in
-            let first = TestClient(app: try await build(folder, ["RATELIMIT_STORAGE_URL": "database://"]).app)
-            let second = TestClient(app: try await build(folder, ["RATELIMIT_STORAGE_URL": "database://"]).app)
+            let settings = [
+                "RATELIMIT_STORAGE_URL": "database://", "DATABASE_URL": try backend.databaseURL(folder: folder),
+            ]
+            let firstApplication = try await build(folder, settings)
+            let first = TestClient(app: firstApplication.app)
+            let second = TestClient(app: try await build(folder, settings).app)
             for _ in 0..<3 { #expect(await first.get("/api/limited-endpoint").status == 200) }
             for _ in 0..<2 { #expect(await second.get("/api/limited-endpoint").status == 200) }
             #expect(await first.get("/api/limited-endpoint").status == 429)
             #expect(await second.get("/api/limited-endpoint").status == 429)
-            let store = try SQLiteRateLimitStore(path: folder + "/app.sqlite", sharesApplicationDatabase: true)
-            #expect(try store.rowCount() == 1)
+            if let postgres = firstApplication.database.postgres {
+                let rows = try postgres.withConnection { try $0.query("SELECT count(*) FROM rate_limits") }
+                #expect(rows.first?.first == .integer(1))
+            } else {
+                let store = try SQLiteRateLimitStore(path: folder + "/app.sqlite", sharesApplicationDatabase: true)
+                #expect(try store.rowCount() == 1)
+            }
         }
     }
 

@@ -6,12 +6,6 @@ import Testing
 
 @testable import TasksAPI
 
-/// A second connection to the same database, as another worker process (or host) has.
-private func otherConnection(to database: TasksAPI.Database) throws -> TasksAPI.Database {
-    if let postgres = database.postgres { return try TasksAPI.Database(postgres: postgres.url) }
-    return try TasksAPI.Database(path: database.path)
-}
-
 @Suite("Storage on both backends")
 struct StorageBackendsTests {
     @Test(

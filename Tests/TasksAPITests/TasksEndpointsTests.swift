@@ -1,8 +1,7 @@
-// The tasks routes through the in-memory test client, on a real SQLite file (API contract §8 and §12).
+// The tasks routes through the in-memory test client, on SQLite and on PostgreSQL (API contract §8 and §12).
 
 import Flagon
 import Foundation
-import GRDB
 import Testing
 
 @testable import TasksAPI
@@ -81,12 +80,9 @@ private func errors(_ response: TestResponse) -> JSONObject? { response["errors"
 
 /// Sets timestamps straight in the database: tests need distinct or past times without sleeping.
 private func setTimes(_ fixture: AccountsFixture, id: Int64, createdAt: String, updatedAt: String? = nil) throws {
-    let queue = try DatabaseQueue(path: fixture.application.database.path)
-    try queue.write { db in
-        try db.execute(
-            sql: "UPDATE tasks SET created_at = ?, updated_at = ? WHERE id = ?",
-            arguments: [createdAt, updatedAt ?? createdAt, id])
-    }
+    try executeDirectly(
+        fixture.application.database, "UPDATE tasks SET created_at = ?, updated_at = ? WHERE id = ?",
+        [createdAt, updatedAt ?? createdAt, String(id)])
 }
 
 /// RFC 3339 UTC with `Z`, whole seconds, and within a minute of now.
@@ -99,9 +95,9 @@ private func isCurrentTimestamp(_ value: JSONValue?) -> Bool {
 
 @Suite("Tasks endpoints")
 struct TasksEndpointsTests {
-    @Test("POST answers 201 with the task, defaults filled in, Location and an ETag")
-    func createWithDefaults() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("POST answers 201 with the task, defaults filled in, Location and an ETag", arguments: Backend.allCases)
+    func createWithDefaults(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let response = await alice.send(.post, "/api/tasks", ["title": "Write tests"])
             #expect(response.status == 201)
@@ -127,9 +123,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("invalid bodies are 400 with every field's marshmallow message")
-    func validation() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("invalid bodies are 400 with every field's marshmallow message", arguments: Backend.allCases)
+    func validation(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let response = await alice.send(
                 .post, "/api/tasks", ["title": "", "priority": 6, "completed": "yes", "owner_id": 2])
@@ -172,9 +168,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("GET answers the task with a strong ETag; HEAD the same headers without a body")
-    func getOne() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("GET answers the task with a strong ETag; HEAD the same headers without a body", arguments: Backend.allCases)
+    func getOne(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let created = await alice.send(.post, "/api/tasks", ["title": "Read"])
             let response = await alice.get("/api/tasks/1")
@@ -190,9 +186,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("If-None-Match gives 304 with the ETag and no body for an exact, weak, * or listed match, else 200")
-    func ifNoneMatch() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "If-None-Match gives 304 with the ETag and no body for an exact, weak, * or listed match, else 200",
+        arguments: Backend.allCases)
+    func ifNoneMatch(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Cache me"])
             let etag = try #require(await alice.get("/api/tasks/1").headers["ETag"])
@@ -218,9 +216,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("PATCH changes only the fields sent, answers 200 with the task and a new ETag")
-    func patch() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("PATCH changes only the fields sent, answers 200 with the task and a new ETag", arguments: Backend.allCases)
+    func patch(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Draft", "description": "keep me", "priority": 2])
             let before = await alice.get("/api/tasks/1")
@@ -242,9 +240,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("PATCH validates each field sent: 400 with the messages, the task unchanged")
-    func patchValidation() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("PATCH validates each field sent: 400 with the messages, the task unchanged", arguments: Backend.allCases)
+    func patchValidation(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Stay"])
             let etag = await alice.get("/api/tasks/1").headers["ETag"]
@@ -263,9 +261,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("If-Match: a stale or weak tag is 412 and changes nothing; the current tag, * or a list with it is 200")
-    func ifMatch() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "If-Match: a stale or weak tag is 412 and changes nothing; the current tag, * or a list with it is 200",
+        arguments: Backend.allCases)
+    func ifMatch(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "v1"])
             let first = try #require(await alice.get("/api/tasks/1").headers["ETag"])
@@ -298,9 +298,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("If-None-Match on a write is 412 when it matches the current task, and * always does")
-    func ifNoneMatchOnWrites() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "If-None-Match on a write is 412 when it matches the current task, and * always does",
+        arguments: Backend.allCases)
+    func ifNoneMatchOnWrites(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Exists"])
             let etag = try #require(await alice.get("/api/tasks/1").headers["ETag"])
@@ -312,16 +314,18 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("PATCHes with the same If-Match, all checked before any writes: exactly one succeeds, the rest are 412")
-    func concurrentIfMatch() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "PATCHes with the same If-Match, all checked before any writes: exactly one succeeds, the rest are 412",
+        arguments: Backend.allCases)
+    func concurrentIfMatch(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Race"])
             let etag = try #require(await alice.get("/api/tasks/1").headers["ETag"])
             // The worst interleaving of eight writers, forced instead of hoped for: every
             // handler's If-Match check sees the task as it was before the first write, so only
             // the version condition inside the write itself can turn the late ones into 412s.
-            let store = ChecksBeforeWrites(SQLiteTaskStore(database: fixture.application.database))
+            let store = ChecksBeforeWrites(Stores(database: fixture.application.database).tasks)
             var app = App(logger: quietLogger)
             app.use(Caller(id: 1))
             app.register(Blueprints.tasks(store: store))
@@ -336,19 +340,22 @@ struct TasksEndpointsTests {
             #expect(store.checks == 8)
             let stored = await alice.get("/api/tasks/1")
             #expect(stored["title"]?.stringValue == "writer 0")
-            let version = try SQLiteTaskStore(database: fixture.application.database).task(id: 1, owner: 1)?.version
+            let version = try Stores(database: fixture.application.database).tasks.task(id: 1, owner: 1)?.version
             #expect(version == 2)
         }
     }
 
-    @Test("the version check is in the write itself: connections of several workers, one expected version, one success")
-    func concurrentWritersAcrossConnections() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "the version check is in the write itself: connections of several workers, one expected version, one success",
+        arguments: Backend.allCases)
+    func concurrentWritersAcrossConnections(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Race"])
-            let path = fixture.application.database.path
             // Each writer has its own connection, as each worker process has.
-            let stores = try (0..<6).map { _ in SQLiteTaskStore(database: try TasksAPI.Database(path: path)) }
+            let stores = try (0..<6).map { _ in
+                Stores(database: try otherConnection(to: fixture.application.database)).tasks
+            }
             let outcomes = await withTaskGroup(of: String.self) { group in
                 for (index, store) in stores.enumerated() {
                     group.addTask {
@@ -376,9 +383,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("PUT replaces the task: absent optional fields go back to their defaults; the same rules as POST")
-    func put() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "PUT replaces the task: absent optional fields go back to their defaults; the same rules as POST",
+        arguments: Backend.allCases)
+    func put(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Old", "description": "details", "priority": 5, "completed": true])
             let before = await alice.get("/api/tasks/1")
@@ -403,9 +412,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("DELETE answers 204 with no body; the task is gone")
-    func delete() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("DELETE answers 204 with no body; the task is gone", arguments: Backend.allCases)
+    func delete(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Bye"])
             try await alice.create(["title": "Stay"])
@@ -419,9 +428,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("another user's task is 404 on every route, whatever the conditional headers; it stays untouched")
-    func otherUsersTask() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "another user's task is 404 on every route, whatever the conditional headers; it stays untouched",
+        arguments: Backend.allCases)
+    func otherUsersTask(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let bob = try await TasksUser(fixture, "bob")
             try await alice.create(["title": "Alice's"])
@@ -445,9 +456,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("a missing task or an id that is not a positive integer is 404")
-    func missingAndMalformedIDs() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("a missing task or an id that is not a positive integer is 404", arguments: Backend.allCases)
+    func missingAndMalformedIDs(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             for target in [
                 "/api/tasks/1", "/api/tasks/0", "/api/tasks/-1", "/api/tasks/abc", "/api/tasks/1.0",
@@ -461,9 +472,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("no token or a refresh token is 401 with WWW-Authenticate on every route")
-    func unauthorized() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("no token or a refresh token is 401 with WWW-Authenticate on every route", arguments: Backend.allCases)
+    func unauthorized(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "Mine"])
             let refresh = try await fixture.tokens(for: "alice").refresh
@@ -486,9 +497,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("the list is paginated: page, per_page, total, pages and Link keeping the other parameters")
-    func pagination() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "the list is paginated: page, per_page, total, pages and Link keeping the other parameters",
+        arguments: Backend.allCases)
+    func pagination(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             for index in 1...25 { try await alice.create(["title": .string("task \(index)")]) }
             let first = await alice.get("/api/tasks?per_page=10")
@@ -523,9 +536,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("an empty collection has 0 pages; bad or empty query values are 400 under their own names")
-    func queryValidation() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "an empty collection has 0 pages; bad or empty query values are 400 under their own names",
+        arguments: Backend.allCases)
+    func queryValidation(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let empty = await alice.get("/api/tasks")
             #expect(empty.text == #"{"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}"#)
@@ -551,9 +566,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("filters completed and priority, alone and together, with the total of the matches")
-    func filters() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "filters completed and priority, alone and together, with the total of the matches", arguments: Backend.allCases
+    )
+    func filters(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             try await alice.create(["title": "a", "priority": 1])
             try await alice.create(["title": "b", "priority": 5, "completed": true])
@@ -576,9 +593,9 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("each sort order, with the id breaking ties")
-    func sortOrders() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test("each sort order, with the id breaking ties", arguments: Backend.allCases)
+    func sortOrders(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             // Creation times deliberately out of id order, with one tie (ids 2 and 4).
             let tasks: [(priority: Int64, createdAt: String)] = [
@@ -610,9 +627,11 @@ struct TasksEndpointsTests {
         }
     }
 
-    @Test("created_at and updated_at are RFC 3339 UTC; an update moves updated_at and keeps created_at")
-    func timestamps() async throws {
-        try await AccountsFixture.with { fixture in
+    @Test(
+        "created_at and updated_at are RFC 3339 UTC; an update moves updated_at and keeps created_at",
+        arguments: Backend.allCases)
+    func timestamps(backend: Backend) async throws {
+        try await AccountsFixture.with(on: backend) { fixture in
             let alice = try await TasksUser(fixture, "alice")
             let id = try await alice.create(["title": "Clock"])
             let fresh = await alice.get("/api/tasks/\(id)")

@@ -170,9 +170,6 @@ final class LiveService: @unchecked Sendable {
     }
 
     private func startNginx() throws {
-        guard let nginxPath = Processes.which("nginx") else {
-            throw HTTPClientError(description: "nginx is not installed")
-        }
         let runDir = directory.appendingPathComponent("nginx").path
         let conf = runDir + "/nginx.conf"
         var env = environment
@@ -197,21 +194,7 @@ final class LiveService: @unchecked Sendable {
             try rendered.replacingOccurrences(of: "fastcgi_keep_conn on;", with: "fastcgi_keep_conn off;").write(
                 toFile: conf, atomically: true, encoding: .utf8)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nginxPath)
-        process.arguments = ["-p", runDir, "-c", conf, "-e", runDir + "/error.log"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        nginx = process
-        lifeline.watch(group: process.processIdentifier)
-        let listening = Processes.waitUntil(seconds: 10) {
-            (try? self.client.get("/__nginx_probe__")) != nil
-        }
-        guard listening else {
-            let errors = (try? String(contentsOfFile: runDir + "/error.log", encoding: .utf8)) ?? ""
-            throw HTTPClientError(description: "nginx did not start: \(errors)")
-        }
+        nginx = try TestNginx.start(conf: conf, runDirectory: runDir, probe: client, lifeline: lifeline)
     }
 
     /// Applies the change nginx/fastcgi.conf documents for a trusted platform proxy: the
@@ -298,14 +281,7 @@ final class LiveService: @unchecked Sendable {
     }
 
     private func stopNginx() {
-        if let nginx, nginx.isRunning {
-            kill(nginx.processIdentifier, SIGTERM)
-            if !Processes.waitUntil(seconds: 10, { !nginx.isRunning }) {
-                kill(nginx.processIdentifier, SIGKILL)
-                nginx.waitUntilExit()
-            }
-        }
-        if let nginx { lifeline.forget(group: nginx.processIdentifier) }
+        if let nginx { TestNginx.stop(nginx, lifeline: lifeline) }
         nginx = nil
     }
 

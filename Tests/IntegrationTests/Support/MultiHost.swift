@@ -100,8 +100,8 @@ final class MultiHost: @unchecked Sendable {
         lifeline = try Lifeline(cleaning: base)
         var taken: Set<UInt16> = []
         func freePort(on address: String) -> UInt16 {
-            var candidate = Self.freePort(on: address)
-            while taken.contains(candidate) { candidate = Self.freePort(on: address) }
+            var candidate = Processes.freePort(address: address)
+            while taken.contains(candidate) { candidate = Processes.freePort(address: address) }
             taken.insert(candidate)
             return candidate
         }
@@ -135,25 +135,6 @@ final class MultiHost: @unchecked Sendable {
         env["RATELIMIT_ENABLED"] = "false"
         for (key, value) in extra { env[key] = value }
         environment = env
-    }
-
-    /// A free TCP port on `address` (bound to port 0, then released).
-    static func freePort(on address: String) -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr(address)
-        _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return UInt16(bigEndian: addr.sin_port)
     }
 
     private static func randomHex(_ bytes: Int) -> String {
@@ -225,9 +206,6 @@ final class MultiHost: @unchecked Sendable {
     }
 
     private func startNginx() throws {
-        guard let nginxPath = Processes.which("nginx") else {
-            throw HTTPClientError(description: "nginx is not installed")
-        }
         let runDir = directory.appendingPathComponent("nginx").path
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
         chmod(runDir, 0o755)
@@ -281,18 +259,7 @@ final class MultiHost: @unchecked Sendable {
             """
         let confPath = runDir + "/nginx.conf"
         try conf.write(toFile: confPath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nginxPath)
-        process.arguments = ["-p", runDir, "-c", confPath, "-e", runDir + "/error.log"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        nginx = process
-        lifeline.watch(group: process.processIdentifier)
-        let listening = Processes.waitUntil(seconds: 10) { (try? self.client.get("/__nginx_probe__")) != nil }
-        guard listening else {
-            throw HTTPClientError(description: "nginx did not start: \(nginxErrors())\n\(conf)")
-        }
+        nginx = try TestNginx.start(conf: confPath, runDirectory: runDir, probe: client, lifeline: lifeline)
     }
 
     /// What nginx logged to its error log so far.
@@ -341,14 +308,7 @@ final class MultiHost: @unchecked Sendable {
             lifeline.forget(group: master.processIdentifier)
             host.master = nil
         }
-        if let nginx, nginx.isRunning {
-            kill(nginx.processIdentifier, SIGTERM)
-            if !Processes.waitUntil(seconds: 10, { !nginx.isRunning }) {
-                kill(nginx.processIdentifier, SIGKILL)
-                nginx.waitUntilExit()
-            }
-        }
-        if let nginx { lifeline.forget(group: nginx.processIdentifier) }
+        if let nginx { TestNginx.stop(nginx, lifeline: lifeline) }
         nginx = nil
         try? FileManager.default.removeItem(at: directory)
         lifeline.release()

@@ -2,6 +2,7 @@
 
 import Foundation
 import Synchronization
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -42,5 +43,28 @@ enum PostgresCluster {
         let base = parts[0]
         let slash = base.lastIndex(of: "/")!
         return String(base[...slash]) + name + (parts.count > 1 ? "?" + parts[1] : "")
+    }
+}
+
+/// The two storage backends, for suites whose behaviour depends on storage.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// `DATABASE_URL` of a fresh database for one test: nil for SQLite, whose file a harness
+    /// places in its own folder.
+    func databaseURL() throws -> String? {
+        switch self {
+        case .sqlite: return nil
+        case .postgres: return try PostgresCluster.createDatabase()
+        }
+    }
+
+    /// `environment` with this backend's fresh database.
+    func environment(_ environment: [String: String]) throws -> [String: String] {
+        var environment = environment
+        if let url = try databaseURL() { environment["DATABASE_URL"] = url }
+        return environment
     }
 }

@@ -18,14 +18,14 @@ enum Processes {
         }.start()
     }
 
-    /// A free TCP port on 127.0.0.1 (bound to port 0, then released).
-    static func freePort() -> UInt16 {
+    /// A free TCP port on `address` (bound to port 0, then released).
+    static func freePort(address: String = "127.0.0.1") -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_addr.s_addr = inet_addr(address)
         _ = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

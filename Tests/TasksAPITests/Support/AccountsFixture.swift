@@ -1,4 +1,4 @@
-// An application on a fresh database with cheap Argon2id costs, and helpers to call it as a user.
+// An application on a fresh SQLite or PostgreSQL database with cheap Argon2id costs, and helpers to call it as a user.
 
 import Flagon
 import Foundation
@@ -10,11 +10,15 @@ struct AccountsFixture {
     let client: TestClient
     let application: Application
 
+    /// - Parameter backend: PostgreSQL gets a fresh database of its own, so that cases running
+    ///   in parallel never see each other's rows.
     static func with<T>(
-        _ overrides: [String: String] = [:], _ body: (AccountsFixture) async throws -> T
+        _ overrides: [String: String] = [:], on backend: Backend = .sqlite,
+        _ body: (AccountsFixture) async throws -> T
     ) async throws -> T {
         try await withTemporaryDirectory { folder in
             var values = ["ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1", "INSTANCE_PATH": folder]
+            if backend == .postgres { values["DATABASE_URL"] = try backend.databaseURL(folder: folder) }
             values.merge(overrides) { $1 }
             let config = try await Config.load(overrides: values, environment: [:], instancePath: folder)
             let application = try await makeApplication(config: config, logger: quietLogger)

@@ -1,6 +1,7 @@
-// A real PostgreSQL for the tests: the cluster `make test` started, else one started here, and a database per test.
+// A real PostgreSQL for the tests: the cluster `make test` started, else one started here, a database per test, and the backends.
 
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -86,5 +87,31 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         }
         try database.migrate()
         return database
+    }
+}
+
+/// A second connection to the same database, as another worker process (or host) has.
+func otherConnection(to database: TasksAPI.Database) throws -> TasksAPI.Database {
+    if let postgres = database.postgres { return try TasksAPI.Database(postgres: postgres.url) }
+    return try TasksAPI.Database(path: database.path)
+}
+
+/// Runs `sql` (placeholders `?`) on its own connection to `database`, past the stores: tests set
+/// what the API cannot, such as timestamps in the past.
+func executeDirectly(_ database: TasksAPI.Database, _ sql: String, _ arguments: [String]) throws {
+    if let postgres = database.postgres {
+        var number = 0
+        let numbered = sql.split(separator: "?", omittingEmptySubsequences: false).reduce(into: "") { text, part in
+            if number > 0 { text += "$\(number)" }
+            text += part
+            number += 1
+        }
+        try TasksAPI.Database(postgres: postgres.url).postgres!.withConnection { connection in
+            _ = try connection.query(numbered, arguments.map(SQLValue.text))
+        }
+        return
+    }
+    try DatabaseQueue(path: database.path).write { db in
+        try db.execute(sql: sql, arguments: StatementArguments(arguments))
     }
 }
