@@ -1,6 +1,7 @@
 // Counts the fsyncs SQLite's unix VFS makes on each WAL file of the test process.
 
 import GRDBSQLite
+import Glibc
 import Synchronization
 
 /// A pass-through VFS, registered as the process's default, that counts `xSync` calls on
