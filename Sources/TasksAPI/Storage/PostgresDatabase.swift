@@ -101,7 +101,9 @@ public final class PostgresDatabase: @unchecked Sendable {
     static func displayURL(_ url: String) throws(ConfigError) -> String {
         // The first PostgreSQL use in a process: libpq is loaded here, not at start-up.
         if let message = CLibPQ_load() {
-            throw ConfigError("DATABASE_URL names PostgreSQL, but libpq cannot be loaded (Debian: libpq5): \(String(cString: message))")
+            throw ConfigError(
+                "DATABASE_URL names PostgreSQL, but libpq cannot be loaded (Debian: libpq5): \(String(cString: message))"
+            )
         }
         var options: [String: String] = [:]
         guard let parsed = PQconninfoParse(url, nil) else {
