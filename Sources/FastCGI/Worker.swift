@@ -385,7 +385,7 @@ public struct Worker {
         let response: Response
         if let monitor {
             // nginx's id names the request and any retry of it; the client's may repeat.
-            let retryKey = request.id.isEmpty ? 0 : monitor.region.hash(request.id)
+            let retryKey = request.id.isEmpty ? 0 : monitor.region.retryKey(request.id)
             request.id = RequestIDMiddleware.id(for: request)
             monitor.slot.beginRequest(
                 method: request.method.rawValue, path: request.path, requestID: request.id, retryKey: retryKey)
