@@ -367,7 +367,9 @@ public struct Worker {
     /// With `release`, or when the request's input was not read to its end, a peer that
     /// keeps connections gets the release record after the response.
     func serve(_ fcgx: FCGXRequest, peerKeeps: Bool, release: Bool, scratch: inout [CChar]) async -> Served {
-        var (request, declaredLength) = CGIRequest.decode(fcgx.params(keeping: CGIRequest.isNeeded))
+        var decoder = CGIRequest.Decoder()
+        fcgx.forEachParam { decoder.take(name: $0, value: $1) }
+        var (request, declaredLength) = decoder.finish()
         let limit = app.maxContentLength
         if request.transportError == nil {
             if let declaredLength {
