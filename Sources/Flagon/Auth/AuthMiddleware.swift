@@ -134,6 +134,8 @@ public struct AuthMiddleware: Middleware {
             // In ASCII the only white space is these six characters, so the token is checked
             // byte by byte; other text goes through the general check, per Character.
             for byte in bytes[start...] {
+                // Printable ASCII other than space, all of a token's characters: one test.
+                if byte &- 0x21 < 0x5E { continue }
                 if byte >= 0x80 { return nil }
                 if byte == 0x20 || (0x09...0x0D).contains(byte) { return .some(nil) }
             }
