@@ -181,15 +181,30 @@ enum Records {
         while offset < body.count {
             let length = min(maxContent, body.count - offset)
             let padding = (8 - length % 8) % 8
-            out += header(stdout, requestID: requestID, length: length, padding: padding)
+            appendHeader(stdout, requestID: requestID, length: length, padding: padding, to: &out)
             out += body[offset..<(offset + length)]
-            out += repeatElement(0, count: padding)
+            for _ in 0..<padding { out.append(0) }
             offset += length
         }
-        out += header(stdout, requestID: requestID, length: 0, padding: 0)
-        out += header(endRequest, requestID: requestID, length: 8, padding: 0)
-        out += [0, 0, 0, 0, 0, 0, 0, 0]
-        if release { out += Self.release(requestID: requestID) }
+        appendHeader(stdout, requestID: requestID, length: 0, padding: 0, to: &out)
+        appendHeader(endRequest, requestID: requestID, length: 8, padding: 0, to: &out)
+        for _ in 0..<8 { out.append(0) }
+        if release { appendHeader(stderr, requestID: requestID, length: 0, padding: 0, to: &out) }
         return out
+    }
+
+    /// ``header(_:requestID:length:padding:)`` appended in place: no array of its own for
+    /// each of a response's records.
+    private static func appendHeader(
+        _ type: UInt8, requestID: UInt16, length: Int, padding: Int, to out: inout [UInt8]
+    ) {
+        out.append(version)
+        out.append(type)
+        out.append(UInt8(requestID >> 8))
+        out.append(UInt8(requestID & 0xff))
+        out.append(UInt8(length >> 8))
+        out.append(UInt8(length & 0xff))
+        out.append(UInt8(padding))
+        out.append(0)
     }
 }
