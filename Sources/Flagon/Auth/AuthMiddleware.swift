@@ -96,9 +96,13 @@ public struct AuthMiddleware: Middleware {
     }
 
     private func authenticate(_ request: Request, types: Set<TokenType>, allowsProxy: Bool) async throws -> Outcome {
-        let authorizations = request.headers.values(for: "Authorization")
-        if authorizations.count > 1 { return .rejected("Send one Authorization header.") }
-        if let authorization = authorizations.first {
+        // One pass over the fields, no array of values: a request has one at most.
+        var authorization: String?
+        for field in request.headers where HTTPHeaders.namesMatch(field.name, "Authorization") {
+            if authorization != nil { return .rejected("Send one Authorization header.") }
+            authorization = field.value
+        }
+        if let authorization {
             guard let token = Self.bearerToken(authorization) else {
                 return .rejected("The Authorization header must be a Bearer token.")
             }
