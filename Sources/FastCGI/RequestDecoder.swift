@@ -153,70 +153,98 @@ enum CGIRequest {
 /// Encoding of a ``Response`` as a CGI response: `Status:` line, header fields, body.
 enum CGIResponse {
     static func encode(_ response: Response) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + response.body.count)
-        out.append(contentsOf: "Status: ".utf8)
-        appendDecimal(response.status.code, to: &out)
-        out.append(UInt8(ascii: " "))
-        appendSanitised(response.status.reasonPhrase, to: &out)
-        appendLineEnd(to: &out)
+        let reason = response.status.reasonPhrase
+        // Room for everything at most (sanitising only drops bytes), so the bytes are written
+        // through a pointer: no capacity check or generic append for each piece.
+        var bound = 8 + 20 + 1 + reason.utf8.count + 2
         var hasLength = false
         for field in response.headers {
-            if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") {
-                hasLength = true
+            bound += field.name.utf8.count + field.value.utf8.count + 4
+            if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") { hasLength = true }
+        }
+        if !hasLength { bound += 16 + 20 + 2 }
+        bound += 2 + response.body.count
+        return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            var writer = Writer(base: buffer.baseAddress!)
+            writer.append("Status: ")
+            writer.appendDecimal(response.status.code)
+            writer.append(" ")
+            writer.appendSanitised(reason)
+            writer.append("\r\n")
+            for field in response.headers {
+                writer.appendSanitised(field.name)
+                writer.append(": ")
+                writer.appendSanitised(field.value)
+                writer.append("\r\n")
             }
-            appendSanitised(field.name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            out.append(UInt8(ascii: " "))
-            appendSanitised(field.value, to: &out)
-            appendLineEnd(to: &out)
-        }
-        if !hasLength {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(response.body.count, to: &out)
-            appendLineEnd(to: &out)
-        }
-        appendLineEnd(to: &out)
-        out.append(contentsOf: response.body)
-        return out
-    }
-
-    /// Drops CR, LF and NUL, so no value can split the header block.
-    private static func appendSanitised(_ text: String, to out: inout [UInt8]) {
-        // Native strings (all that decoding and the framework make) are scanned in place.
-        let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
-            var clean = true
-            for byte in bytes where isBreaking(byte) {
-                clean = false
-                break
+            if !hasLength {
+                writer.append("Content-Length: ")
+                writer.appendDecimal(response.body.count)
+                writer.append("\r\n")
             }
-            if clean {
-                out.append(contentsOf: bytes)
-            } else {
-                for byte in bytes where !isBreaking(byte) { out.append(byte) }
+            writer.append("\r\n")
+            response.body.withUnsafeBufferPointer { writer.append($0) }
+            count = writer.length
+        }
+    }
+
+    /// Writes into memory known to be large enough.
+    struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        var length = 0
+
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+            (base + length).update(from: start, count: bytes.count)
+            length += bytes.count
+        }
+
+        mutating func append(_ text: StaticString) {
+            append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        /// Drops CR, LF and NUL, so no value can split the header block.
+        mutating func appendSanitised(_ text: String) {
+            // Native strings (all that decoding and the framework make) are scanned in place.
+            let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+                for byte in bytes where isBreaking(byte) {
+                    for byte in bytes where !isBreaking(byte) { appendByte(byte) }
+                    return
+                }
+                append(bytes)
+            }
+            if appended == nil {
+                for byte in text.utf8 where !isBreaking(byte) { appendByte(byte) }
             }
         }
-        if appended == nil {
-            for byte in text.utf8 where !isBreaking(byte) { out.append(byte) }
+
+        mutating func appendByte(_ byte: UInt8) {
+            base[length] = byte
+            length += 1
         }
-    }
 
-    private static func appendLineEnd(to out: inout [UInt8]) {
-        out.append(0x0D)
-        out.append(0x0A)
-    }
-
-    private static func isBreaking(_ byte: UInt8) -> Bool {
-        byte == 0x0D || byte == 0x0A || byte == 0
-    }
-
-    /// The decimal digits of a non-negative `value` (a status code or a length).
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        guard value >= 10 else {
-            out.append(contentsOf: String(value).utf8)
-            return
+        /// The decimal digits of `value` (a status code or a length; `-` first if negative).
+        mutating func appendDecimal(_ value: Int) {
+            if value < 0 {
+                for byte in String(value).utf8 { appendByte(byte) }
+                return
+            }
+            var digits = 1
+            var rest = value / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            rest = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                base[length + index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            length += digits
         }
-        appendDecimal(value / 10, to: &out)
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+
+        private func isBreaking(_ byte: UInt8) -> Bool {
+            byte == 0x0D || byte == 0x0A || byte == 0
+        }
     }
 }

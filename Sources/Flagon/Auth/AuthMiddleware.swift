@@ -137,7 +137,10 @@ public struct AuthMiddleware: Middleware {
             guard start < bytes.count else { return .some(nil) }
             // In ASCII the only white space is these six characters, so the token is checked
             // byte by byte; other text goes through the general check, per Character.
-            for byte in bytes[start...] {
+            // Over the raw pointer: a slice's iterator checks every index against its bounds.
+            let base = bytes.baseAddress!
+            for index in start..<bytes.count {
+                let byte = base[index]
                 // Printable ASCII other than space, all of a token's characters: one test.
                 if byte &- 0x21 < 0x5E { continue }
                 if byte >= 0x80 { return nil }
