@@ -137,10 +137,7 @@ public struct AuthMiddleware: Middleware {
             guard start < bytes.count else { return .some(nil) }
             // In ASCII the only white space is these six characters, so the token is checked
             // byte by byte; other text goes through the general check, per Character.
-            // Over the raw pointer: a slice's iterator checks every index against its bounds.
-            let base = bytes.baseAddress!
-            for index in start..<bytes.count {
-                let byte = base[index]
+            for byte in bytes[start...] {
                 // Printable ASCII other than space, all of a token's characters: one test.
                 if byte &- 0x21 < 0x5E { continue }
                 if byte >= 0x80 { return nil }
