@@ -77,13 +77,16 @@ struct Connection {
         defer { close(fd) }
         guard shutdown(fd, Int32(SHUT_WR)) == 0 else { return }
         let deadline = monotonicNow() + seconds
-        var trash = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let left = deadline - monotonicNow()
-            guard left > 0 else { return }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, Int32(max(1, left * 1000))) > 0 else { return }
-            guard read(fd, &trash, trash.count) > 0 else { return }
+        // What is read is thrown away: a buffer on the stack, neither allocated nor zeroed
+        // for every connection closed.
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 16) { trash in
+            while true {
+                let left = deadline - monotonicNow()
+                guard left > 0 else { return }
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, Int32(max(1, left * 1000))) > 0 else { return }
+                guard read(fd, trash.baseAddress, trash.count) > 0 else { return }
+            }
         }
     }
 
@@ -178,15 +181,30 @@ enum Records {
         while offset < body.count {
             let length = min(maxContent, body.count - offset)
             let padding = (8 - length % 8) % 8
-            out += header(stdout, requestID: requestID, length: length, padding: padding)
+            appendHeader(stdout, requestID: requestID, length: length, padding: padding, to: &out)
             out += body[offset..<(offset + length)]
-            out += repeatElement(0, count: padding)
+            for _ in 0..<padding { out.append(0) }
             offset += length
         }
-        out += header(stdout, requestID: requestID, length: 0, padding: 0)
-        out += header(endRequest, requestID: requestID, length: 8, padding: 0)
-        out += [0, 0, 0, 0, 0, 0, 0, 0]
-        if release { out += Self.release(requestID: requestID) }
+        appendHeader(stdout, requestID: requestID, length: 0, padding: 0, to: &out)
+        appendHeader(endRequest, requestID: requestID, length: 8, padding: 0, to: &out)
+        for _ in 0..<8 { out.append(0) }
+        if release { appendHeader(stderr, requestID: requestID, length: 0, padding: 0, to: &out) }
         return out
+    }
+
+    /// ``header(_:requestID:length:padding:)`` appended in place: no array of its own for
+    /// each of a response's records.
+    private static func appendHeader(
+        _ type: UInt8, requestID: UInt16, length: Int, padding: Int, to out: inout [UInt8]
+    ) {
+        out.append(version)
+        out.append(type)
+        out.append(UInt8(requestID >> 8))
+        out.append(UInt8(requestID & 0xff))
+        out.append(UInt8(length >> 8))
+        out.append(UInt8(length & 0xff))
+        out.append(UInt8(padding))
+        out.append(0)
     }
 }

@@ -77,28 +77,23 @@ final class FCGXRequest {
         return .closed
     }
 
-    /// The request's params that `keep` selects by name, copied out: libfcgi frees them at
-    /// the end of the request. Names are tested as raw bytes, so the params a request does
-    /// not need (SERVER_SOFTWARE, DOCUMENT_URI, ...) never become strings.
-    func params(keeping keep: (UnsafeBufferPointer<UInt8>) -> Bool) -> [(name: String, value: String)] {
-        var result: [(name: String, value: String)] = []
-        guard var cursor = raw.pointee.envp else { return result }
-        result.reserveCapacity(16)
+    /// Calls `body` with the name and value of each of the request's params, as bytes in
+    /// libfcgi's own `NAME=value` entries: valid only during the call (libfcgi frees them at
+    /// the end of the request), and no param becomes a string unless `body` makes it one.
+    func forEachParam(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
+        guard var cursor = raw.pointee.envp else { return }
         while let entry = cursor.pointee {
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
                 let buffer = UnsafeBufferPointer(start: bytes, count: length)
-                if let equals = buffer.firstIndex(of: UInt8(ascii: "=")),
-                    keep(UnsafeBufferPointer(rebasing: buffer[..<equals]))
-                {
-                    let name = String(decoding: buffer[..<equals], as: UTF8.self)
-                    let value = String(decoding: buffer[(equals + 1)...], as: UTF8.self)
-                    result.append((name, value))
+                if let equals = buffer.firstIndex(of: UInt8(ascii: "=")) {
+                    body(
+                        UnsafeBufferPointer(rebasing: buffer[..<equals]),
+                        UnsafeBufferPointer(rebasing: buffer[(equals + 1)...]))
                 }
             }
             cursor += 1
         }
-        return result
     }
 
     /// Reads the request body: at most `limit` bytes (fewer at end of stream).

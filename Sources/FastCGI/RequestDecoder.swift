@@ -2,12 +2,28 @@
 
 import Flagon
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Decoding of CGI/FastCGI params (RFC 3875) into a ``Request``.
 enum CGIRequest {
     /// The request described by `params`, without its body, and the declared body length.
     /// A `CONTENT_LENGTH` that is not a number leaves the request with a `400` transport
     /// error, answered (and logged) under its real method and path.
     static func decode(_ params: [(name: String, value: String)]) -> (request: Request, contentLength: Int?) {
+        var decoder = Decoder()
+        for (name, value) in params {
+            var name = name
+            var value = value
+            name.withUTF8 { name in value.withUTF8 { value in decoder.take(name: name, value: value) } }
+        }
+        return decoder.finish()
+    }
+
+    /// ``decode(_:)`` fed one param at a time as raw bytes, as libfcgi holds them: only the
+    /// values it keeps become strings, and names are compared in place.
+    struct Decoder {
         var method = HTTPMethod.get
         var requestURI: String?
         var scriptName = ""
@@ -18,72 +34,86 @@ enum CGIRequest {
         var headers = HTTPHeaders()
         var contentLength: Int?
         var badLength = false
-        for (name, value) in params {
+
+        mutating func take(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
             if isHeaderParam(name) {
                 // nginx sends HTTP_PROXY etc. as "" when stripping: empty means absent.
-                guard !value.isEmpty else { continue }
+                guard !value.isEmpty else { return }
                 // nginx also sends the body's headers as HTTP_CONTENT_*; CGI's CONTENT_* are
                 // authoritative (as in werkzeug), so skip them rather than duplicate the fields.
-                guard name != "HTTP_CONTENT_TYPE", name != "HTTP_CONTENT_LENGTH" else { continue }
-                headers.add(name: headerName(fromParam: name), value: value)
-                continue
-            }
-            switch name {
-            case "REQUEST_METHOD": method = HTTPMethod(value)
-            case "REQUEST_URI": requestURI = value
-            case "SCRIPT_NAME": scriptName = value
-            case "PATH_INFO": pathInfo = value
-            case "QUERY_STRING": queryString = value
-            case "REMOTE_ADDR": remoteAddress = value
-            case "REQUEST_ID": if RequestIDMiddleware.isValid(value) { proxyRequestID = value }
-            case "CONTENT_TYPE": if !value.isEmpty { headers.add(name: "Content-Type", value: value) }
-            case "CONTENT_LENGTH":
-                if value.isEmpty { break }
+                guard !matches(name, "HTTP_CONTENT_TYPE"), !matches(name, "HTTP_CONTENT_LENGTH") else { return }
+                headers.add(name: headerName(fromParam: name), value: text(value))
+            } else if matches(name, "REQUEST_METHOD") {
+                method = HTTPMethod(text(value))
+            } else if matches(name, "REQUEST_URI") {
+                requestURI = text(value)
+            } else if matches(name, "SCRIPT_NAME") {
+                scriptName = text(value)
+            } else if matches(name, "PATH_INFO") {
+                pathInfo = text(value)
+            } else if matches(name, "QUERY_STRING") {
+                queryString = text(value)
+            } else if matches(name, "REMOTE_ADDR") {
+                remoteAddress = text(value)
+            } else if matches(name, "REQUEST_ID") {
+                if RequestIDMiddleware.isValid(bytes: value) { proxyRequestID = text(value) }
+            } else if matches(name, "CONTENT_TYPE") {
+                if !value.isEmpty { headers.add(name: "Content-Type", value: text(value)) }
+            } else if matches(name, "CONTENT_LENGTH") {
+                if value.isEmpty { return }
+                let value = text(value)
                 if let length = Int(value), length >= 0 {
                     contentLength = length
                     headers.add(name: "Content-Length", value: value)
                 } else {
                     badLength = true
                 }
-            default: break
             }
         }
-        var request: Request
-        if let requestURI, requestURI.hasPrefix("/") {
-            request = Request(method: method, target: requestURI, headers: headers, remoteAddress: remoteAddress)
-        } else {
-            // Only a raw FastCGI peer omits REQUEST_URI; whatever it sends, the path the router
-            // sees is absolute, as from nginx.
-            let path = scriptName + pathInfo
-            request = Request(
-                method: method, path: path.hasPrefix("/") ? path : "/" + path, query: queryString,
-                headers: headers, remoteAddress: remoteAddress)
+
+        func finish() -> (request: Request, contentLength: Int?) {
+            var request: Request
+            if let requestURI, requestURI.hasPrefix("/") {
+                request = Request(method: method, target: requestURI, headers: headers, remoteAddress: remoteAddress)
+            } else {
+                // Only a raw FastCGI peer omits REQUEST_URI; whatever it sends, the path the
+                // router sees is absolute, as from nginx.
+                let path = scriptName + pathInfo
+                request = Request(
+                    method: method, path: path.hasPrefix("/") ? path : "/" + path, query: queryString,
+                    headers: headers, remoteAddress: remoteAddress)
+            }
+            // nginx's own id of the request: the fresh X-Request-Id when the client sent none,
+            // the same in nginx's log and, for a request nginx retries, on both attempts.
+            request.id = proxyRequestID
+            if badLength {
+                request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
+            }
+            return (request, contentLength)
         }
-        // nginx's own id of the request: the fresh X-Request-Id when the client sent none,
-        // the same in nginx's log and, for a request nginx retries, on both attempts.
-        request.id = proxyRequestID
-        if badLength {
-            request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.")
-        }
-        return (request, contentLength)
+
+        private func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
     }
 
-    /// Whether a param name starts with `HTTP_`, looked at over its bytes in place.
-    static func isHeaderParam(_ name: String) -> Bool {
-        let prefix = name.utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.count > 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T")
-                && bytes[2] == UInt8(ascii: "T") && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "_")
-        }
-        return prefix ?? name.utf8.starts(with: "HTTP_".utf8)
+    /// Whether `bytes` spell `name` exactly.
+    static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        bytes.count == name.utf8CodeUnitCount
+            && (bytes.isEmpty || memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0)
     }
 
-    /// The params ``decode(_:)`` reads: every `HTTP_*` header and the CGI variables below.
+    /// Whether a param name starts with `HTTP_` and has more after it.
+    static func isHeaderParam(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.count > 5 && name[0] == UInt8(ascii: "H") && name[1] == UInt8(ascii: "T") && name[2] == UInt8(ascii: "T")
+            && name[3] == UInt8(ascii: "P") && name[4] == UInt8(ascii: "_")
+    }
+
+    /// The params ``Decoder`` reads: every `HTTP_*` header and the CGI variables below.
     static let neededNames: [[UInt8]] = [
         "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR",
         "CONTENT_TYPE", "CONTENT_LENGTH", "REQUEST_ID",
     ].map { Array($0.utf8) }
 
-    /// Whether a param is worth copying out of libfcgi, tested on its raw name.
+    /// Whether ``Decoder`` reads a param, tested on its raw name.
     static func isNeeded(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         if name.count > 5, name[0] == UInt8(ascii: "H"), name[1] == UInt8(ascii: "T"), name[2] == UInt8(ascii: "T"),
             name[3] == UInt8(ascii: "P"), name[4] == UInt8(ascii: "_")
@@ -95,90 +125,126 @@ enum CGIRequest {
 
     /// `HTTP_X_REQUEST_ID` → `X-Request-Id`, in one pass over the ASCII bytes.
     static func headerName(fromParam name: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(name.utf8.count - 5)
-        var startOfWord = true
-        for byte in name.utf8.dropFirst(5) {
-            if byte == UInt8(ascii: "_") {
-                bytes.append(UInt8(ascii: "-"))
-                startOfWord = true
-                continue
+        var name = name
+        return name.withUTF8(headerName(fromParam:))
+    }
+
+    /// ``headerName(fromParam:)`` of a name's bytes, written straight into the string.
+    static func headerName(fromParam name: UnsafeBufferPointer<UInt8>) -> String {
+        let count = max(0, name.count - 5)
+        return String(unsafeUninitializedCapacity: count) { out in
+            var startOfWord = true
+            for index in 0..<count {
+                let byte = name[5 + index]
+                if byte == UInt8(ascii: "_") {
+                    out[index] = UInt8(ascii: "-")
+                    startOfWord = true
+                    continue
+                }
+                let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+                out[index] = !startOfWord && isUpper ? byte | 0x20 : byte
+                startOfWord = false
             }
-            let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
-            bytes.append(!startOfWord && isUpper ? byte | 0x20 : byte)
-            startOfWord = false
+            return count
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
 /// Encoding of a ``Response`` as a CGI response: `Status:` line, header fields, body.
 enum CGIResponse {
     static func encode(_ response: Response) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + response.body.count)
-        out.append(contentsOf: "Status: ".utf8)
-        appendDecimal(response.status.code, to: &out)
-        out.append(UInt8(ascii: " "))
-        appendSanitised(response.status.reasonPhrase, to: &out)
-        appendLineEnd(to: &out)
+        let reason = response.status.reasonPhrase
+        // Room for everything at most (sanitising only drops bytes), so the bytes are written
+        // through a pointer: no capacity check or generic append for each piece.
+        var bound = 8 + 20 + 1 + reason.utf8.count + 2
         var hasLength = false
         for field in response.headers {
-            if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") {
-                hasLength = true
+            bound += field.name.utf8.count + field.value.utf8.count + 4
+            if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") { hasLength = true }
+        }
+        if !hasLength { bound += 16 + 20 + 2 }
+        bound += 2 + response.body.count
+        return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            var writer = Writer(base: buffer.baseAddress!)
+            writer.append("Status: ")
+            writer.appendDecimal(response.status.code)
+            writer.append(" ")
+            writer.appendSanitised(reason)
+            writer.append("\r\n")
+            for field in response.headers {
+                writer.appendSanitised(field.name)
+                writer.append(": ")
+                writer.appendSanitised(field.value)
+                writer.append("\r\n")
             }
-            appendSanitised(field.name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            out.append(UInt8(ascii: " "))
-            appendSanitised(field.value, to: &out)
-            appendLineEnd(to: &out)
-        }
-        if !hasLength {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(response.body.count, to: &out)
-            appendLineEnd(to: &out)
-        }
-        appendLineEnd(to: &out)
-        out.append(contentsOf: response.body)
-        return out
-    }
-
-    /// Drops CR, LF and NUL, so no value can split the header block.
-    private static func appendSanitised(_ text: String, to out: inout [UInt8]) {
-        // Native strings (all that decoding and the framework make) are scanned in place.
-        let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
-            var clean = true
-            for byte in bytes where isBreaking(byte) {
-                clean = false
-                break
+            if !hasLength {
+                writer.append("Content-Length: ")
+                writer.appendDecimal(response.body.count)
+                writer.append("\r\n")
             }
-            if clean {
-                out.append(contentsOf: bytes)
-            } else {
-                for byte in bytes where !isBreaking(byte) { out.append(byte) }
+            writer.append("\r\n")
+            response.body.withUnsafeBufferPointer { writer.append($0) }
+            count = writer.length
+        }
+    }
+
+    /// Writes into memory known to be large enough.
+    struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        var length = 0
+
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+            (base + length).update(from: start, count: bytes.count)
+            length += bytes.count
+        }
+
+        mutating func append(_ text: StaticString) {
+            append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        /// Drops CR, LF and NUL, so no value can split the header block.
+        mutating func appendSanitised(_ text: String) {
+            // Native strings (all that decoding and the framework make) are scanned in place.
+            let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+                for byte in bytes where isBreaking(byte) {
+                    for byte in bytes where !isBreaking(byte) { appendByte(byte) }
+                    return
+                }
+                append(bytes)
+            }
+            if appended == nil {
+                for byte in text.utf8 where !isBreaking(byte) { appendByte(byte) }
             }
         }
-        if appended == nil {
-            for byte in text.utf8 where !isBreaking(byte) { out.append(byte) }
+
+        mutating func appendByte(_ byte: UInt8) {
+            base[length] = byte
+            length += 1
         }
-    }
 
-    private static func appendLineEnd(to out: inout [UInt8]) {
-        out.append(0x0D)
-        out.append(0x0A)
-    }
-
-    private static func isBreaking(_ byte: UInt8) -> Bool {
-        byte == 0x0D || byte == 0x0A || byte == 0
-    }
-
-    /// The decimal digits of a non-negative `value` (a status code or a length).
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        guard value >= 10 else {
-            out.append(contentsOf: String(value).utf8)
-            return
+        /// The decimal digits of `value` (a status code or a length; `-` first if negative).
+        mutating func appendDecimal(_ value: Int) {
+            if value < 0 {
+                for byte in String(value).utf8 { appendByte(byte) }
+                return
+            }
+            var digits = 1
+            var rest = value / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            rest = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                base[length + index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            length += digits
         }
-        appendDecimal(value / 10, to: &out)
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+
+        private func isBreaking(_ byte: UInt8) -> Bool {
+            byte == 0x0D || byte == 0x0A || byte == 0
+        }
     }
 }

@@ -367,7 +367,9 @@ public struct Worker {
     /// With `release`, or when the request's input was not read to its end, a peer that
     /// keeps connections gets the release record after the response.
     func serve(_ fcgx: FCGXRequest, peerKeeps: Bool, release: Bool, scratch: inout [CChar]) async -> Served {
-        var (request, declaredLength) = CGIRequest.decode(fcgx.params(keeping: CGIRequest.isNeeded))
+        var decoder = CGIRequest.Decoder()
+        fcgx.forEachParam { decoder.take(name: $0, value: $1) }
+        var (request, declaredLength) = decoder.finish()
         let limit = app.maxContentLength
         if request.transportError == nil {
             if let declaredLength {
@@ -385,7 +387,7 @@ public struct Worker {
         let response: Response
         if let monitor {
             // nginx's id names the request and any retry of it; the client's may repeat.
-            let retryKey = request.id.isEmpty ? 0 : monitor.region.hash(request.id)
+            let retryKey = request.id.isEmpty ? 0 : monitor.region.retryKey(request.id)
             request.id = RequestIDMiddleware.id(for: request)
             monitor.slot.beginRequest(
                 method: request.method.rawValue, path: request.path, requestID: request.id, retryKey: retryKey)

@@ -290,6 +290,42 @@ public final class HostRegion: @unchecked Sendable {
         return value == 0 ? 1 : value
     }
 
+    /// The key of a request id on the scoreboard (``Scoreboard/recordTimedOut(idHash:now:)``),
+    /// never 0. Every request computes it, so it is a keyed multiply-and-fold over eight bytes
+    /// at a time rather than SipHash: it only tells a retry of a killed request from other
+    /// requests, and the ids come from nginx (random), not from clients.
+    public func retryKey(_ id: String) -> UInt64 {
+        var id = id
+        return id.withUTF8 { retryKey(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``retryKey(_:)`` of an id's UTF-8 bytes.
+    public func retryKey(bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var state = hashKey.0 ^ UInt64(bytes.count)
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            state = Self.fold(state, bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self), hashKey.1)
+            offset += 8
+        }
+        if offset < bytes.count {
+            var tail: UInt64 = 0
+            for index in offset..<bytes.count { tail |= UInt64(bytes[index]) << (8 * UInt64(index - offset)) }
+            state = Self.fold(state, tail, hashKey.1)
+        }
+        // The finaliser of MurmurHash3: every input bit reaches every output bit.
+        state ^= state >> 33
+        state &*= 0xFF51_AFD7_ED55_8CCD
+        state ^= state >> 33
+        state &*= 0xC4CE_B9FE_1A85_EC53
+        state ^= state >> 33
+        return state == 0 ? 1 : state
+    }
+
+    private static func fold(_ state: UInt64, _ word: UInt64, _ key: UInt64) -> UInt64 {
+        let mixed = (state ^ word) &* (key | 1)
+        return (mixed << 31 | mixed >> 33) &+ word
+    }
+
     /// The revocation generation: bumped whenever a token may have been revoked.
     public var revocationGeneration: UInt64 { chr_load64(generation) }
 

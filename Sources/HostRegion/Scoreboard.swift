@@ -126,7 +126,7 @@ public struct Scoreboard: @unchecked Sendable {
         return nil
     }
 
-    /// Remembers that the request `idHash` (``HostRegion/hash(_:)`` of its id) was killed for
+    /// Remembers that the request `idHash` (``HostRegion/retryKey(_:)`` of its id) was killed for
     /// the timeout: nginx retries a GET that failed on a reused connection, and the worker
     /// that receives the retry answers it at once instead of running it into the timeout
     /// again and taking a second worker down. Called by the master before the kill.

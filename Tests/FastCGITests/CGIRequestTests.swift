@@ -174,6 +174,160 @@ struct CGIRequestTests {
     }
 }
 
+/// The decoder as it was over `String` params, kept to check that the byte decoder gives
+/// the same requests.
+private func referenceDecode(_ params: [(name: String, value: String)]) -> (request: Request, contentLength: Int?) {
+    var method = HTTPMethod.get
+    var requestURI: String?
+    var scriptName = ""
+    var pathInfo = ""
+    var queryString = ""
+    var remoteAddress = ""
+    var proxyRequestID = ""
+    var headers = HTTPHeaders()
+    var contentLength: Int?
+    var badLength = false
+    for (name, value) in params {
+        if name.utf8.count > 5 && name.hasPrefix("HTTP_") {
+            guard !value.isEmpty else { continue }
+            guard name != "HTTP_CONTENT_TYPE", name != "HTTP_CONTENT_LENGTH" else { continue }
+            var bytes: [UInt8] = []
+            var startOfWord = true
+            for byte in name.utf8.dropFirst(5) {
+                if byte == UInt8(ascii: "_") {
+                    bytes.append(UInt8(ascii: "-"))
+                    startOfWord = true
+                    continue
+                }
+                let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+                bytes.append(!startOfWord && isUpper ? byte | 0x20 : byte)
+                startOfWord = false
+            }
+            headers.add(name: String(decoding: bytes, as: UTF8.self), value: value)
+            continue
+        }
+        switch name {
+        case "REQUEST_METHOD": method = HTTPMethod(value)
+        case "REQUEST_URI": requestURI = value
+        case "SCRIPT_NAME": scriptName = value
+        case "PATH_INFO": pathInfo = value
+        case "QUERY_STRING": queryString = value
+        case "REMOTE_ADDR": remoteAddress = value
+        case "REQUEST_ID":
+            if (1...128).contains(value.utf8.count)
+                && value.utf8.allSatisfy({ byte in
+                    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "._-".utf8.contains(byte)
+                })
+            {
+                proxyRequestID = value
+            }
+        case "CONTENT_TYPE": if !value.isEmpty { headers.add(name: "Content-Type", value: value) }
+        case "CONTENT_LENGTH":
+            if value.isEmpty { break }
+            if let length = Int(value), length >= 0 {
+                contentLength = length
+                headers.add(name: "Content-Length", value: value)
+            } else {
+                badLength = true
+            }
+        default: break
+        }
+    }
+    var request: Request
+    if let requestURI, requestURI.hasPrefix("/") {
+        request = Request(method: method, target: requestURI, headers: headers, remoteAddress: remoteAddress)
+    } else {
+        let path = scriptName + pathInfo
+        request = Request(
+            method: method, path: path.hasPrefix("/") ? path : "/" + path, query: queryString, headers: headers,
+            remoteAddress: remoteAddress)
+    }
+    request.id = proxyRequestID
+    if badLength { request.transportError = HTTPError(.badRequest, message: "The Content-Length is not a number.") }
+    return (request, contentLength)
+}
+
+@Suite("CGI byte decoder")
+struct CGIByteDecoderTests {
+    /// What a decoded request shows the application, as one comparable text.
+    private func shown(_ decoded: (request: Request, contentLength: Int?)) -> String {
+        let request = decoded.request
+        let headers = request.headers.map { "\($0.name)=\($0.value)" }.joined(separator: "|")
+        return [
+            request.method.rawValue, request.path, request.query, headers, request.remoteAddress, request.id,
+            request.transportError?.message ?? "-", decoded.contentLength.map(String.init) ?? "nil",
+        ].joined(separator: "\n")
+    }
+
+    /// Params as nginx/fastcgi.conf sends them, with `extra` after.
+    private func nginx(
+        _ extra: [(String, String)] = [], method: String = "GET", uri: String = "/api/hello"
+    )
+        -> [(name: String, value: String)]
+    {
+        let base: [(String, String)] = [
+            ("GATEWAY_INTERFACE", "CGI/1.1"), ("SERVER_SOFTWARE", "nginx"), ("REQUEST_METHOD", method),
+            ("REQUEST_URI", uri), ("QUERY_STRING", ""), ("CONTENT_TYPE", ""), ("CONTENT_LENGTH", ""),
+            ("SCRIPT_NAME", ""), ("PATH_INFO", uri), ("DOCUMENT_URI", uri), ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ("REQUEST_SCHEME", "http"), ("REMOTE_ADDR", "127.0.0.1"), ("REMOTE_PORT", "51234"),
+            ("SERVER_ADDR", "127.0.0.1"), ("SERVER_PORT", "8080"), ("SERVER_NAME", "localhost"),
+            ("REQUEST_ID", "4f0c8d2e9b7a61c35e0f9a8b7c6d5e4f"), ("HTTP_HOST", "127.0.0.1:8080"),
+        ]
+        return (base + extra).map { (name: $0.0, value: $0.1) }
+    }
+
+    @Test("the byte decoder gives the same request as the String decoder it replaced")
+    func sameAsStringDecoder() {
+        let cases: [[(name: String, value: String)]] = [
+            nginx(),
+            nginx([("HTTP_AUTHORIZATION", "Bearer a.b.c"), ("HTTP_X_REQUEST_ID", "client-1")], uri: "/api/protected"),
+            nginx(
+                [
+                    ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", "75"), ("HTTP_CONTENT_TYPE", "text/x"),
+                    ("HTTP_CONTENT_LENGTH", "9"),
+                ], method: "POST", uri: "/api/tasks?x=1&y=%20"),
+            nginx([("CONTENT_LENGTH", "-1")], method: "POST"),
+            nginx([("CONTENT_LENGTH", "+5")], method: "POST"),
+            nginx([("REQUEST_ID", "")]), nginx([("REQUEST_ID", "bad id")]), nginx([("REQUEST_ID", "caf\u{E9}")]),
+            nginx([("REQUEST_ID", String(repeating: "a", count: 129))]),
+            nginx([
+                ("HTTP_PROXY", ""), ("HTTP_", "x"), ("HTTP", "y"), ("HTTP_X__DOUBLE_", "z"),
+                ("HTTP_\u{E9}T\u{C9}", "w"),
+            ]),
+            nginx([("HTTP_ACCEPT_LANGUAGE", "de-CH, fr;q=0.9"), ("HTTP_ACCEPT_LANGUAGE", "en")]),
+            [("SCRIPT_NAME", "/api"), ("PATH_INFO", "/hello"), ("QUERY_STRING", "a=1")],
+            [("REQUEST_URI", "*"), ("PATH_INFO", "x")], [], [("", ""), ("=", "=")],
+        ]
+        for params in cases {
+            #expect(shown(CGIRequest.decode(params)) == shown(referenceDecode(params)))
+        }
+    }
+
+    @Test("header names from param bytes: every letter after the first of a word in lower case")
+    func headerNamesFromBytes() {
+        for name in [
+            "HTTP_X_REQUEST_ID", "HTTP_HOST", "HTTP_", "HTTP", "HTTP_A", "HTTP__X_", "HTTP_X_\u{C9}T\u{C9}",
+            "HTTP_LONG_NAME_OF_A_HEADER_PAST_SMALL",
+        ] {
+            var reference: [UInt8] = []
+            var startOfWord = true
+            for byte in name.utf8.dropFirst(5) {
+                if byte == UInt8(ascii: "_") {
+                    reference.append(UInt8(ascii: "-"))
+                    startOfWord = true
+                    continue
+                }
+                let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+                reference.append(!startOfWord && isUpper ? byte | 0x20 : byte)
+                startOfWord = false
+            }
+            #expect(CGIRequest.headerName(fromParam: name) == String(decoding: reference, as: UTF8.self), "\(name)")
+        }
+    }
+}
+
 @Suite("CGI param selection")
 struct CGIParamSelectionTests {
     private func needed(_ name: String) -> Bool {

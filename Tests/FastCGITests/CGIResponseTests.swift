@@ -73,3 +73,44 @@ struct CGIResponseTests {
         #expect(String(decoding: bytes.dropLast(5), as: UTF8.self) == "Status: 200 OK\r\nContent-Length: 5\r\n\r\n")
     }
 }
+
+/// The encoder as it was, appending piece by piece, kept to check the pointer writer against.
+private func referenceEncode(_ response: Response) -> [UInt8] {
+    func sanitised(_ text: String) -> [UInt8] { text.utf8.filter { $0 != 0x0D && $0 != 0x0A && $0 != 0 } }
+    var out = Array("Status: \(response.status.code) ".utf8) + sanitised(response.status.reasonPhrase) + [0x0D, 0x0A]
+    var hasLength = false
+    for field in response.headers {
+        if HTTPHeaders.namesMatch(field.name, "Content-Length") { hasLength = true }
+        out += sanitised(field.name) + Array(": ".utf8) + sanitised(field.value) + [0x0D, 0x0A]
+    }
+    if !hasLength { out += Array("Content-Length: \(response.body.count)\r\n".utf8) }
+    return out + [0x0D, 0x0A] + response.body
+}
+
+@Suite("CGI response writer")
+struct CGIResponseWriterTests {
+    @Test("the pointer writer gives the bytes of the piece-by-piece encoder")
+    func sameAsReference() {
+        let bodies: [[UInt8]] = [
+            [], Array("{\"message\": \"Hello, World!\"}".utf8), [UInt8](repeating: 0x61, count: 70000),
+        ]
+        let headerSets: [HTTPHeaders] = [
+            [:],
+            ["Content-Type": "application/json", "X-Request-Id": "4f0c8d2e9b7a61c35e0f9a8b7c6d5e4f"],
+            ["X-RateLimit-Limit": "100000000", "X-RateLimit-Remaining": "99999999", "X-RateLimit-Reset": "1800000000"],
+            ["CONTENT-LENGTH": "7", "X-Evil": "a\r\nSet-Cookie: x=1\u{0}", "Caf\u{E9}\n": "\u{1F600} \r"],
+            ["": "", "X-Long": String(repeating: "v", count: 5000)],
+        ]
+        let statuses = [
+            HTTPStatus.ok, .created, .noContent, .tooManyRequests, HTTPStatus(code: 299), HTTPStatus(code: 7),
+        ]
+        for body in bodies {
+            for headers in headerSets {
+                for status in statuses {
+                    let response = Response(status: status, headers: headers, body: body)
+                    #expect(CGIResponse.encode(response) == referenceEncode(response))
+                }
+            }
+        }
+    }
+}

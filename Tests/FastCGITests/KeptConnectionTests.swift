@@ -107,7 +107,12 @@ struct KeptConnectionRecordTests {
             #expect(Connection.writeAll(peer, Self.request(keep: true, body: body, id: UInt16(round + 1))))
             #expect(fcgx.begin() == .request(peerKeepsConnection: true))
             #expect(fcgx.requestID == UInt16(round + 1))
-            let uri = fcgx.params { String(decoding: $0, as: UTF8.self) == "REQUEST_URI" }.first?.value
+            var uri: String?
+            fcgx.forEachParam { name, value in
+                if String(decoding: name, as: UTF8.self) == "REQUEST_URI" {
+                    uri = String(decoding: value, as: UTF8.self)
+                }
+            }
             #expect(uri == "/api/hello")
             #expect(fcgx.readBody(limit: 100, scratch: &scratch) == body)
             #expect(fcgx.discardInput(limit: 100, scratch: &scratch))

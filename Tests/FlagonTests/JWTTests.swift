@@ -88,6 +88,58 @@ struct JWTTests {
         #expect(rejection(token, signer: signer) == .missingClaim("exp"))
     }
 
+    @Test("signatures from the prepared HMAC state match RFC 4231's HMAC-SHA256 vectors, signing after signing")
+    func preparedMACState() throws {
+        let block = "Test Using Larger Than Block-Size Key - Hash Key First"
+        let blockData =
+            "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+        let vectors: [(key: [UInt8], data: String, mac: String)] = [
+            (
+                [UInt8](repeating: 0x0B, count: 20), "Hi There",
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+            ),
+            (
+                Array("Jefe".utf8), "what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+            (
+                [UInt8](repeating: 0xAA, count: 131), block,
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            ),
+            (
+                [UInt8](repeating: 0xAA, count: 131), blockData,
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+            ),
+        ]
+        for vector in vectors {
+            let signer = JWTSigner(secret: vector.key)
+            // Twice: signing must leave the prepared state as it was.
+            for _ in 0..<2 {
+                let token = signer.token(signingInput: vector.data)
+                let signature = try #require(Base64URL.decode(Array(token.utf8.suffix(43))))
+                let hex = signature.map { String($0 >> 4, radix: 16) + String($0 & 0xF, radix: 16) }.joined()
+                #expect(hex == vector.mac)
+            }
+        }
+        // A previous key verifies with its own prepared state, the current one signs with its.
+        let previous = ["short", String(repeating: "long", count: 40)]
+        let rotated = JWTSigner(secret: F.secret, previousSecrets: previous)
+        for secret in previous {
+            let token = JWTSigner(secret: secret).sign(claims: F.claims())
+            #expect(try rotated.verify(token, now: F.now) == F.claims())
+            #expect(try rotated.verify(token, now: F.now) == F.claims())
+        }
+        // One bit off anywhere in the MAC is refused.
+        let token = F.token()
+        let signature = try #require(Base64URL.decode(Array(token.split(separator: ".")[2].utf8)))
+        for index in signature.indices {
+            var flipped = signature
+            flipped[index] ^= 0x01
+            let forged = token.split(separator: ".")[0...1].joined(separator: ".") + "." + Base64URL.encode(flipped)
+            #expect(rejection(forged) == .badSignature)
+        }
+    }
+
     @Test("alg none is refused, with or without a signature part")
     func algNone() {
         let header = #"{"alg":"none","typ":"JWT"}"#
@@ -341,6 +393,37 @@ struct Base64URLTests {
         }
         #expect(Base64URL.encode([0xFB, 0xFF]) == "-_8")
         #expect(Base64URL.decode("-_8".utf8) == [0xFB, 0xFF])
+    }
+
+    @Test("the table decoder answers as a character-by-character decoder, for every byte at every position")
+    func sameAsReference() {
+        func reference(_ text: [UInt8]) -> [UInt8]? {
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+            guard text.count % 4 != 1 else { return nil }
+            var bits = ""
+            for character in text {
+                guard let value = alphabet.firstIndex(of: character) else { return nil }
+                let binary = String(value, radix: 2)
+                bits += String(repeating: "0", count: 6 - binary.count) + binary
+            }
+            let whole = bits.count / 8 * 8
+            guard bits.dropFirst(whole).allSatisfy({ $0 == "0" }) else { return nil }
+            return stride(from: 0, to: whole, by: 8).map { start in
+                let from = bits.index(bits.startIndex, offsetBy: start)
+                return UInt8(bits[from..<bits.index(from, offsetBy: 8)], radix: 2)!
+            }
+        }
+        let base = Array("QUJDZGVmZ2hp".utf8)
+        for length in 0...base.count {
+            for position in Set([0, length / 2, max(0, length - 1)]) {
+                for byte in UInt8.min...UInt8.max where length > 0 || byte == 0 {
+                    var text = Array(base.prefix(length))
+                    if length > 0 { text[position] = byte }
+                    #expect(Base64URL.decode(text) == reference(text), "\(text)")
+                    #expect(Base64URL.decode(text[...]) == reference(text), "\(text)")
+                }
+            }
+        }
     }
 
     @Test("refuses padding, the standard alphabet's + and /, whitespace and impossible lengths")

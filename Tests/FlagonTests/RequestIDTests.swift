@@ -72,6 +72,31 @@ struct RequestIDTests {
         #expect(!RequestIDMiddleware.isValid("a+b"))
     }
 
+    @Test("isValid's mask test answers as a per-character check, for every byte in every position")
+    func validityOverEveryByte() {
+        func reference(_ bytes: [UInt8]) -> Bool {
+            (1...128).contains(bytes.count)
+                && bytes.allSatisfy { byte in
+                    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                        || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+                }
+        }
+        var accepted = 0
+        for byte in UInt8.min...UInt8.max {
+            for bytes in [[byte], [UInt8(ascii: "a"), byte], [byte] + Array(repeating: UInt8(ascii: "0"), count: 127)] {
+                let valid = bytes.withUnsafeBufferPointer(RequestIDMiddleware.isValid(bytes:))
+                #expect(valid == reference(bytes), "byte \(byte)")
+                if bytes.count == 1 && valid { accepted += 1 }
+            }
+            let text = String(decoding: [UInt8(ascii: "x"), byte], as: UTF8.self)
+            #expect(RequestIDMiddleware.isValid(text) == reference(Array(text.utf8)), "byte \(byte)")
+        }
+        #expect(accepted == 65)
+        #expect(!RequestIDMiddleware.isValid(String(repeating: "a", count: 200)))
+    }
+
     @Test("generated ids are 32 lower-case hex digits and distinct")
     func generated() {
         let ids = (0..<200).map { _ in RequestIDMiddleware.generate() }

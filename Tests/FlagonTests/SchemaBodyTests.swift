@@ -198,3 +198,29 @@ struct SchemaBodyTests {
         #expect(try request.jsonBody() == [1, 2.5])
     }
 }
+
+@Suite("JSON media type")
+struct JSONMediaTypeTests {
+    /// The check by Character that the byte check stands in for on ASCII text.
+    private func reference(_ contentType: String) -> Bool {
+        let mediaType = contentType.prefix { $0 != ";" }
+            .drop { $0 == " " || $0 == "\t" }
+            .reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+        return String(mediaType).lowercased() == "application/json"
+    }
+
+    @Test("the byte check answers as the check by Character, ASCII or not")
+    func sameAsReference() {
+        let cases = [
+            "application/json", "APPLICATION/JSON", "Application/Json; charset=utf-8", " \tapplication/json \t;x",
+            "application/json ", "application/jsonp", "application/json\r\n", "application\\json", "application/json;",
+            ";application/json", "", " ", ";", "text/json", "application/problem+json", "applicati\u{F6}n/json",
+            "application/json;charset=\u{E9}", "application/j\u{212A}son", "\u{C9}application/json",
+            "application/json\u{301}", "application/@son", "application/json\u{7F}", "APPLICATION/JSON\t\t",
+        ]
+        for contentType in cases {
+            #expect(Request.isJSON(contentType: contentType) == reference(contentType), "\(contentType)")
+        }
+        #expect(!Request.isJSON(contentType: nil))
+    }
+}

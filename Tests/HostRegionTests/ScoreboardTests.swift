@@ -148,6 +148,36 @@ struct ScoreboardTests {
         #expect(!board.wasTimedOut(idHash: 5, now: 4_000))
         #expect(board.wasTimedOut(idHash: 100, now: 4_000) && board.wasTimedOut(idHash: 115, now: 4_000))
     }
+
+    @Test("a request id's retry key: the same from its bytes and in every process of the region, never 0, one per id")
+    func retryKeys() throws {
+        let region = try HostRegion.createShared(rateLimitSlots: 4)
+        let twin = try HostRegion.attach(descriptor: region.descriptor)
+        let ids = [
+            "", "a", "0123456", "01234567", "012345678", "4f0c8d2e9b7a61c35e0f9a8b7c6d5e4f",
+            String(repeating: "z", count: 128),
+        ]
+        for id in ids {
+            let key = region.retryKey(id)
+            #expect(key != 0)
+            #expect(Array(id.utf8).withUnsafeBytes { region.retryKey(bytes: $0) } == key)
+            #expect(twin.retryKey(id) == key)
+        }
+        // Ids that differ in one byte anywhere, or only in length, get different keys.
+        let base = "4f0c8d2e9b7a61c35e0f9a8b7c6d5e4f"
+        var keys: Set<UInt64> = [
+            region.retryKey(base), region.retryKey(base + "0"), region.retryKey(String(base.dropLast())),
+        ]
+        for index in 0..<32 {
+            var bytes = Array(base.utf8)
+            bytes[index] = bytes[index] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            keys.insert(region.retryKey(String(decoding: bytes, as: UTF8.self)))
+        }
+        #expect(keys.count == 35)
+        // Another region has another key.
+        let other = try HostRegion.createShared(rateLimitSlots: 4)
+        #expect(other.retryKey(base) != region.retryKey(base))
+    }
 }
 
 @Suite("Host request counters")

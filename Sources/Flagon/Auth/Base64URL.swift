@@ -32,37 +32,59 @@ enum Base64URL {
 
     /// The bytes of canonical unpadded base64url text, or nil for anything else.
     static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+        // Every token is decoded on every authenticated request: over its bytes in place.
+        if let decoded = text.withContiguousStorageIfAvailable(decode(contiguous:)) { return decoded }
+        return Array(text).withUnsafeBufferPointer(decode(contiguous:))
+    }
+
+    /// ``decode(_:)`` of contiguous text, four characters to three bytes at a time.
+    private static func decode(contiguous text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let remainder = text.count % 4
         guard remainder != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count * 3 / 4)
-        var group: UInt32 = 0
-        var filled = 0
-        for character in text {
-            guard let value = sextet(character) else { return nil }
-            group = group << 6 | UInt32(value)
-            filled += 1
-            if filled == 4 {
-                out.append(UInt8(group >> 16 & 0xFF))
-                out.append(UInt8(group >> 8 & 0xFF))
-                out.append(UInt8(group & 0xFF))
-                group = 0
-                filled = 0
+        let whole = text.count - remainder
+        let count = whole / 4 * 3 + max(0, remainder - 1)
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            sextets.withUnsafeBufferPointer { table in
+                var index = 0
+                var written = 0
+                while index < whole {
+                    let a = table[Int(text[index])]
+                    let b = table[Int(text[index + 1])]
+                    let c = table[Int(text[index + 2])]
+                    let d = table[Int(text[index + 3])]
+                    guard (a | b | c | d) & 0x80 == 0 else {
+                        valid = false
+                        return
+                    }
+                    let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    out[written] = UInt8(truncatingIfNeeded: group >> 16)
+                    out[written + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                    out[written + 2] = UInt8(truncatingIfNeeded: group)
+                    index += 4
+                    written += 3
+                }
+                guard remainder > 0 else { return }
+                let a = table[Int(text[whole])]
+                let b = table[Int(text[whole + 1])]
+                let c = remainder == 3 ? table[Int(text[whole + 2])] : 0
+                // The unused low bits of the last character must be zero: one spelling per value.
+                let unused: UInt8 = remainder == 2 ? b & 0xF : c & 0x3
+                guard (a | b | c) & 0x80 == 0, unused == 0 else {
+                    valid = false
+                    return
+                }
+                let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                out[written] = UInt8(truncatingIfNeeded: group >> 16)
+                if remainder == 3 { out[written + 1] = UInt8(truncatingIfNeeded: group >> 8) }
             }
+            initialized = valid ? count : 0
         }
-        switch filled {
-        case 2:
-            guard group & 0xF == 0 else { return nil }
-            out.append(UInt8(group >> 4 & 0xFF))
-        case 3:
-            guard group & 0x3 == 0 else { return nil }
-            out.append(UInt8(group >> 10 & 0xFF))
-            out.append(UInt8(group >> 2 & 0xFF))
-        default:
-            break
-        }
-        return out
+        return valid ? out : nil
     }
+
+    /// The value of each base64url character; 0xFF for every other byte.
+    private static let sextets: [UInt8] = (0...255).map { sextet(UInt8($0)) ?? 0xFF }
 
     private static func sextet(_ character: UInt8) -> UInt8? {
         switch character {

@@ -2,6 +2,12 @@
 
 import Crypto
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Signs and verifies compact JWS tokens with HMAC-SHA256 (`alg: HS256`), as
 /// flask-jwt-extended does with `JWT_SECRET_KEY`.
 ///
@@ -38,12 +44,18 @@ public struct JWTSigner: Sendable {
     /// The `kid` of the current key, in the header of every token this signer issues.
     public let keyID: String
 
-    private let key: SymmetricKey
-    /// The previous keys by their `kid`: they verify, never sign.
-    private let previousKeys: [String: SymmetricKey]
+    /// HMAC-SHA256 with the current key absorbed: its padded inner and outer blocks are
+    /// hashed once here, not for every token, and each MAC starts from a copy.
+    private let mac: HMAC<SHA256>
+    /// The same, for the previous keys by their `kid`: they verify, never sign.
+    private let previousMACs: [String: HMAC<SHA256>]
 
     /// The encoded header of every token this signer issues: `{"alg":"HS256","typ":"JWT","kid":"…"}`.
     private let encodedHeader: String
+    /// The encoded headers this signer and the previous keys' signers issue, and the MAC
+    /// each selects: a token with one of them needs no decoding of its header, whose
+    /// checks these headers are known to pass.
+    private let issuedHeaders: [(encoded: [UInt8], mac: HMAC<SHA256>)]
 
     /// - Parameters:
     ///   - secret: The HMAC key that signs; must not be empty.
@@ -53,13 +65,18 @@ public struct JWTSigner: Sendable {
         precondition(!secret.isEmpty, "the JWT secret must not be empty")
         precondition(previousSecrets.allSatisfy { !$0.isEmpty }, "a previous JWT secret must not be empty")
         precondition(leeway >= 0, "the JWT leeway must not be negative")
-        self.key = SymmetricKey(data: secret)
+        self.mac = HMAC(key: SymmetricKey(data: secret))
         self.keyID = Self.keyID(of: secret)
-        var previous: [String: SymmetricKey] = [:]
-        for old in previousSecrets where old != secret { previous[Self.keyID(of: old)] = SymmetricKey(data: old) }
-        self.previousKeys = previous
+        var previous: [String: HMAC<SHA256>] = [:]
+        for old in previousSecrets where old != secret {
+            previous[Self.keyID(of: old)] = HMAC(key: SymmetricKey(data: old))
+        }
+        self.previousMACs = previous
         self.leeway = leeway
-        self.encodedHeader = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT","kid":"\#(keyID)"}"#.utf8))
+        self.encodedHeader = Self.encodedHeader(keyID: keyID)
+        self.issuedHeaders =
+            [(Array(encodedHeader.utf8), mac)]
+            + previous.map { (Array(Self.encodedHeader(keyID: $0.key).utf8), $0.value) }
     }
 
     /// A signer keyed with the UTF-8 bytes of `secret` (how PyJWT uses a string key).
@@ -73,6 +90,10 @@ public struct JWTSigner: Sendable {
     public static func keyID(of secret: [UInt8]) -> String {
         let digest = SHA256.hash(data: Array("tasks-api JWT key id v1\u{0}".utf8) + secret)
         return Base64URL.encode(Array(Array(digest).prefix(12)))
+    }
+
+    static func encodedHeader(keyID: String) -> String {
+        Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT","kid":"\#(keyID)"}"#.utf8))
     }
 
     /// A compact JWS of `claims` with header `{"alg":"HS256","typ":"JWT","kid":"…"}`.
@@ -91,42 +112,81 @@ public struct JWTSigner: Sendable {
     public func verify(_ token: String, now: Int64) throws(JWTError) -> JSONObject {
         let bytes = Array(token.utf8)
         guard bytes.count <= Self.maximumTokenLength else { throw .malformed }
-        var dots: [Int] = []
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: ".") {
-            dots.append(index)
-            guard dots.count <= 2 else { throw .malformed }
-        }
-        guard dots.count == 2 else { throw .malformed }
+        guard let dots = bytes.withUnsafeBufferPointer(Self.twoDots) else { throw .malformed }
 
-        guard let header = Self.decodeObject(bytes[..<dots[0]]) else { throw .malformed }
-        guard header["alg"] == .string("HS256") else { throw .unsupportedAlgorithm }
-        guard header["crit"] == nil else { throw .unsupportedHeader }
-        let verifyingKey: SymmetricKey
-        switch header["kid"] {
-        case nil: verifyingKey = key
-        case .string(let id)? where id == keyID: verifyingKey = key
-        case .string(let id)?:
-            guard let previous = previousKeys[id] else { throw .unknownKey }
-            verifyingKey = previous
-        default: throw .malformed
+        var verifier: HMAC<SHA256>
+        if let issued = issuedHeaderMAC(bytes, end: dots.0) {
+            verifier = issued
+        } else {
+            verifier = try headerMAC(bytes[..<dots.0])
         }
 
-        guard let signature = Base64URL.decode(bytes[(dots[1] + 1)...]) else { throw .malformed }
-        let signingInput = Array(bytes[..<dots[1]])
-        guard signature.count == SHA256.byteCount,
-            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: verifyingKey)
-        else { throw .badSignature }
+        guard let signature = Base64URL.decode(bytes[(dots.1 + 1)...]) else { throw .malformed }
+        guard signature.count == SHA256.byteCount else { throw .badSignature }
+        bytes.withUnsafeBytes { verifier.update(data: UnsafeRawBufferPointer(rebasing: $0[..<dots.1])) }
+        guard Self.sameBytes(verifier.finalize(), signature) else { throw .badSignature }
 
-        guard let claims = Self.decodeObject(bytes[(dots[0] + 1)..<dots[1]]) else { throw .malformed }
+        guard let claims = Self.decodeObject(bytes[(dots.0 + 1)..<dots.1]) else { throw .malformed }
         try checkTimes(claims, now: now)
         return claims
+    }
+
+    /// The positions of the two dots of a compact JWS, or nil unless there are exactly two.
+    static func twoDots(_ bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int)? {
+        guard let base = bytes.baseAddress else { return nil }
+        func dot(from start: Int) -> Int? {
+            guard start < bytes.count, let found = memchr(base + start, Int32(UInt8(ascii: ".")), bytes.count - start)
+            else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+        guard let first = dot(from: 0), let second = dot(from: first + 1), dot(from: second + 1) == nil else {
+            return nil
+        }
+        return (first, second)
+    }
+
+    /// The MAC of a token whose header is one this signer or a previous one issues, byte for byte.
+    private func issuedHeaderMAC(_ token: [UInt8], end: Int) -> HMAC<SHA256>? {
+        token.withUnsafeBytes { token in
+            for issued in issuedHeaders where issued.encoded.count == end {
+                let same = issued.encoded.withUnsafeBytes { memcmp($0.baseAddress!, token.baseAddress!, end) == 0 }
+                if same { return issued.mac }
+            }
+            return nil
+        }
+    }
+
+    /// The MAC a header selects once decoded and checked.
+    private func headerMAC(_ encoded: ArraySlice<UInt8>) throws(JWTError) -> HMAC<SHA256> {
+        guard let header = Self.decodeObject(encoded) else { throw .malformed }
+        guard header["alg"] == .string("HS256") else { throw .unsupportedAlgorithm }
+        guard header["crit"] == nil else { throw .unsupportedHeader }
+        switch header["kid"] {
+        case nil: return mac
+        case .string(let id)? where id == keyID: return mac
+        case .string(let id)?:
+            guard let previous = previousMACs[id] else { throw .unknownKey }
+            return previous
+        default: throw .malformed
+        }
     }
 
     /// `signingInput` (`header.payload`, already encoded) followed by `.` and its signature.
     /// Tests use it to sign headers and payloads that ``sign(claims:)`` would never produce.
     func token(signingInput: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: key)
-        return signingInput + "." + Base64URL.encode(Array(mac))
+        var signer = mac
+        signer.update(data: Array(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(Array(signer.finalize()))
+    }
+
+    /// Whether a MAC equals `bytes`, in time that depends only on their length.
+    static func sameBytes(_ code: HashedAuthenticationCode<SHA256>, _ bytes: [UInt8]) -> Bool {
+        code.withUnsafeBytes { computed in
+            guard computed.count == bytes.count else { return false }
+            var difference: UInt8 = 0
+            for index in 0..<computed.count { difference |= computed[index] ^ bytes[index] }
+            return difference == 0
+        }
     }
 
     private func checkTimes(_ claims: JSONObject, now: Int64) throws(JWTError) {

@@ -25,9 +25,33 @@ extension Request {
     /// case-insensitively. `application/*+json` types are not accepted.
     public static func isJSON(contentType: String?) -> Bool {
         guard let contentType else { return false }
+        // ASCII, what clients send, is checked over its bytes; other text by Character.
+        if let ascii = contentType.utf8.withContiguousStorageIfAvailable(isJSON(asciiContentType:)), let ascii {
+            return ascii
+        }
         let mediaType = contentType.prefix { $0 != ";" }
             .drop { $0 == " " || $0 == "\t" }
             .reversed().drop { $0 == " " || $0 == "\t" }.reversed()
         return String(mediaType).lowercased() == "application/json"
+    }
+
+    /// ``isJSON(contentType:)`` of ASCII bytes; nil when they are not all ASCII.
+    static func isJSON(asciiContentType bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var end = 0
+        while end < bytes.count, bytes[end] != UInt8(ascii: ";") {
+            if bytes[end] >= 0x80 { return nil }
+            end += 1
+        }
+        for byte in bytes[end...] where byte >= 0x80 { return nil }
+        var start = 0
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        let expected = "application/json".utf8
+        guard end - start == expected.count else { return false }
+        for (byte, wanted) in zip(bytes[start..<end], expected) {
+            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if lower != wanted { return false }
+        }
+        return true
     }
 }

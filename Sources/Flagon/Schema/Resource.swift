@@ -32,6 +32,10 @@ public struct ResourceDeclaration<Model: Sendable>: Sendable {
     public let inputSchema: ObjectSchema
     /// What clients send to change some attributes, named `<name>Patch`.
     public let patchSchema: ObjectSchema
+    /// The attributes clients write, in declared order.
+    public let writable: [Attribute<Model>]
+    /// The attributes of the public JSON form: all but the hidden ones, in declared order.
+    let shown: [Attribute<Model>]
 
     public init(_ name: String, blank: Model, _ attributes: Attribute<Model>...) {
         self.name = name
@@ -40,20 +44,19 @@ public struct ResourceDeclaration<Model: Sendable>: Sendable {
         let input = ObjectSchema(fields: attributes.compactMap(\.input))
         self.inputSchema = input.named(name + "Input")
         self.patchSchema = input.partial.named(name + "Patch")
+        // Filtered once here: every response and every write reads them.
+        self.writable = attributes.filter { $0.access == .input }
+        self.shown = attributes.filter { $0.access != .hidden }
     }
-
-    /// The attributes clients write, in declared order.
-    public var writable: [Attribute<Model>] { attributes.filter { $0.access == .input } }
 
     /// The public JSON form: every attribute but the hidden ones, in declared order.
     public func json(_ model: Model) -> JSONValue {
-        .object(JSONObject(attributes.filter { $0.access != .hidden }.map { ($0.name, $0.get(model)) }))
+        .object(JSONObject(shown.map { ($0.name, $0.get(model)) }))
     }
 
     /// The JSON Schema of ``json(_:)``, as the component `name`.
     public var schema: SchemaComponent {
-        let shown = attributes.filter { $0.access != .hidden }
-        return SchemaComponent(name, JSONSchema.object(shown.map { ($0.name, $0.responseSchema) }))
+        SchemaComponent(name, JSONSchema.object(shown.map { ($0.name, $0.responseSchema) }))
     }
 
     /// A model from attribute values by name; an absent or `null` one keeps the blank value.
