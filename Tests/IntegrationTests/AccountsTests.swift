@@ -36,6 +36,14 @@ struct AccountsTests {
         return try client.send("POST", path, headers: headers, body: json(body))
     }
 
+    /// Creates the admin `root` ("admin password 1") with `tasks-api create-user --admin`, the
+    /// password on stdin, as an operator does.
+    static func createAdmin(_ service: LiveService) throws -> (status: Int32, output: String) {
+        try Processes.run(
+            "/bin/sh", ["-c", "printf '%s\\n' 'admin password 1' | \"$0\" create-user root --admin", Paths.binary],
+            environment: service.environment)
+    }
+
     @Test(
         "register, login, protected, logout; the revoked token is refused by every worker", arguments: Backend.allCases)
     func flowAndRevocationOnEveryWorker(backend: Backend) throws {
@@ -162,9 +170,7 @@ struct AccountsTests {
         let service = try LiveService.start(
             .master(workers: 2, arguments: []), environment: try backend.environment(Self.environment))
         defer { service.stop() }
-        let created = try Processes.run(
-            "/bin/sh", ["-c", "printf '%s\\n' 'admin password 1' | \"$0\" create-user root --admin", Paths.binary],
-            environment: service.environment)
+        let created = try Self.createAdmin(service)
         #expect(created.status == 0, "\(created.output)")
         #expect(created.output.contains("created user root"))
         _ = try Self.post(service, "/api/auth/register", ["username": "dave", "password": "dave's password"])

@@ -12,9 +12,7 @@ struct ListingTests {
         let service = try LiveService.start(
             .master(workers: 2, arguments: []), environment: try backend.environment(AccountsTests.environment))
         defer { service.stop() }
-        let created = try Processes.run(
-            "/bin/sh", ["-c", "printf '%s\\n' 'admin password 1' | \"$0\" create-user root --admin", Paths.binary],
-            environment: service.environment)
+        let created = try AccountsTests.createAdmin(service)
         #expect(created.status == 0, "\(created.output)")
         let login = try AccountsTests.post(
             service, "/api/auth/login", ["username": "root", "password": "admin password 1"])
