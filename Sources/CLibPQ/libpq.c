@@ -47,27 +47,27 @@ static void *symbol(const char *name) {
     return found;
 }
 
-// Each forwarder keeps the function's address after the first call.
-#define FORWARD(returns, name, parameters, arguments)                                   \
-    HIDDEN returns name parameters {                                                           \
-        static returns(*function) parameters;                                           \
-        returns(*found) parameters = __atomic_load_n(&function, __ATOMIC_ACQUIRE);      \
-        if (!found) {                                                                   \
-            found = (returns(*) parameters)symbol(#name);                               \
-            __atomic_store_n(&function, found, __ATOMIC_RELEASE);                       \
-        }                                                                               \
-        return found arguments;                                                         \
+// The address of libpq's `name`, of type `returns (*) parameters`, looked up at the first
+// call and kept.
+#define RESOLVED(returns, name, parameters)                                              \
+    static returns(*function) parameters;                                                \
+    returns(*found) parameters = __atomic_load_n(&function, __ATOMIC_ACQUIRE);           \
+    if (!found) {                                                                        \
+        found = (returns(*) parameters)symbol(#name);                                    \
+        __atomic_store_n(&function, found, __ATOMIC_RELEASE);                            \
     }
 
-#define FORWARD_VOID(name, parameters, arguments)                                       \
-    HIDDEN void name parameters {                                                              \
-        static void(*function) parameters;                                              \
-        void(*found) parameters = __atomic_load_n(&function, __ATOMIC_ACQUIRE);         \
-        if (!found) {                                                                   \
-            found = (void(*) parameters)symbol(#name);                                  \
-            __atomic_store_n(&function, found, __ATOMIC_RELEASE);                       \
-        }                                                                               \
-        found arguments;                                                                \
+#define FORWARD(returns, name, parameters, arguments)                                    \
+    HIDDEN returns name parameters {                                                     \
+        RESOLVED(returns, name, parameters)                                              \
+        return found arguments;                                                          \
+    }
+
+// C has no `return` of a void expression.
+#define FORWARD_VOID(name, parameters, arguments)                                        \
+    HIDDEN void name parameters {                                                        \
+        RESOLVED(void, name, parameters)                                                 \
+        found arguments;                                                                 \
     }
 
 FORWARD(PGconn *, PQconnectdbParams,
