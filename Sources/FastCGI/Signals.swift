@@ -90,17 +90,14 @@ public enum Signals {
         while read(reader, &bytes, bytes.count) > 0 {}
     }
 
-    /// Lets the control signals in on this thread (only while it waits in `poll`).
-    static func openWindow() {
-        var set = makeSet(control + [reopenLogs])
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    /// Keeps them pending again while a request is handled: libfcgi's reads and writes
-    /// do not retry on EINTR.
-    static func closeWindow() {
-        var set = makeSet(control + [reopenLogs])
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+    /// The signal mask for the worker's wait: the calling thread's mask without the control
+    /// signals and SIGUSR1. `ppoll` sets it for the wait only, so they interrupt the wait and
+    /// never a request: libfcgi's reads and writes do not retry on EINTR.
+    static func waitMask() -> sigset_t {
+        var mask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, nil, &mask)
+        for signal in control + [reopenLogs] { sigdelset(&mask, signal) }
+        return mask
     }
 }
 

@@ -1,5 +1,6 @@
 // The worker: accepts FastCGI connections, keeps the ones nginx reuses, serves one request at a time.
 
+import CFastCGI
 import Flagon
 import HostRegion
 import Logging
@@ -19,8 +20,10 @@ import Logging
 /// nginx retries only idempotent methods. It asks nginx to close it instead, with
 /// ``Records/release(requestID:)``, and closes its end when nginx has closed its own:
 /// - when it takes up a request on one connection, it releases its other kept connections
-///   beyond `keptConnections - 1`, so no request can wait on a connection held by a worker
-///   busy with another one (with the default of 1, none);
+///   beyond `keptConnections - 1`, the least recently used first;
+/// - when that request has run for `releaseAfter` seconds, ``IdleRelease`` releases the
+///   others, so requests do not wait on connections held by a worker busy with a slow one
+///   (with `releaseAfter` 0, they are all released as the request begins);
 /// - when it stops (SIGTERM, SIGHUP, `--max-requests`), it stops accepting, releases every
 ///   kept connection, answers what nginx had already sent on them, and exits once nginx has
 ///   closed them all (or after `readTimeout` of silence from a peer that ignores the release).
@@ -45,6 +48,7 @@ public struct Worker {
     let readTimeout: Double
     let peers: PeerPolicy
     let keptConnections: Int
+    let releaseAfter: Double
     /// Where the worker publishes what it does, when the host region is in use.
     public var monitor: Monitor?
 
@@ -52,9 +56,18 @@ public struct Worker {
     /// body first), so a peer silent for this long is not nginx at work.
     public static let defaultReadTimeout = 10.0
 
-    /// The default of `keptConnections`: one, so a worker busy with a request holds no idle
-    /// connection that nginx could send another request on.
-    public static let defaultKeptConnections = 1
+    /// The default of `keptConnections`: nginx's `keepalive 32` in deploy/nginx-site.conf,
+    /// so that under saturation nginx reuses connections instead of opening one per request.
+    public static let defaultKeptConnections = 32
+
+    /// The default of `releaseAfter`: 2 ms, longer than the requests that make up most of
+    /// the load (hello, reads, token checks take well under 1 ms), short beside a slow one.
+    public static let defaultReleaseAfter = 0.002
+
+    /// 0 (at once) to 10 s.
+    public static func isValidReleaseAfter(_ seconds: Double) -> Bool {
+        (0...10).contains(seconds)
+    }
 
     /// More than 0 and at most a day: a socket timeout of 0 would mean "wait forever".
     public static func isValidReadTimeout(_ seconds: Double) -> Bool {
@@ -73,10 +86,13 @@ public struct Worker {
     ///   - peers: who may connect, from ``PeerPolicy/forSocket(_:webServers:)`` on the
     ///     listening socket; no default, so a TCP socket is never left unchecked.
     ///   - keptConnections: how many connections the worker keeps open for nginx to reuse
-    ///     while it serves a request on one of them (0: none).
+    ///     (0: none).
+    ///   - releaseAfter: seconds a request runs before the worker asks nginx to close its
+    ///     other connections (0: as it begins).
     public init(
         app: App, logger: Logger, maxRequests: Int = 0, readTimeout: Double = Worker.defaultReadTimeout,
-        peers: PeerPolicy, keptConnections: Int = Worker.defaultKeptConnections
+        peers: PeerPolicy, keptConnections: Int = Worker.defaultKeptConnections,
+        releaseAfter: Double = Worker.defaultReleaseAfter
     ) {
         self.app = app
         self.logger = logger
@@ -84,6 +100,7 @@ public struct Worker {
         self.readTimeout = readTimeout
         self.peers = peers
         self.keptConnections = keptConnections
+        self.releaseAfter = releaseAfter
     }
 
     /// The worker's slot on the scoreboard and the host's request counters.
@@ -128,7 +145,8 @@ public struct Worker {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
         Self.reportReady()
-        let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake)
+        let idleRelease = keptConnections > 1 && releaseAfter > 0 ? IdleRelease.start(after: releaseAfter) : nil
+        let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake, idleRelease: idleRelease)
         return await loop.run()
     }
 
@@ -169,17 +187,23 @@ public struct Worker {
         let worker: Worker
         let listenSocket: Int32
         let wake: Int32
+        /// Signals let in while the worker waits (``Signals/waitMask()``).
+        var waitMask = Signals.waitMask()
+        /// Releases the idle connections when a request runs long; nil: as it begins.
+        let idleRelease: IdleRelease?
         var kept: [Kept] = []
+        var polled: [pollfd] = []
         var served = 0
         var uses = 0
         /// Set once the worker stops accepting.
         var exit: Exit?
         var scratch = [CChar](repeating: 0, count: 65536)
 
-        init(worker: Worker, listenSocket: Int32, wake: Int32) {
+        init(worker: Worker, listenSocket: Int32, wake: Int32, idleRelease: IdleRelease?) {
             self.worker = worker
             self.listenSocket = listenSocket
             self.wake = wake
+            self.idleRelease = idleRelease
         }
 
         var logger: Logger { worker.logger }
@@ -211,8 +235,7 @@ public struct Worker {
         /// a released connection's grace ends), then serves each ready connection once and
         /// accepts at most one new one, so neither kept connections nor the backlog starve.
         func waitAndServe() async {
-            var polled: [pollfd] = []
-            polled.reserveCapacity(kept.count + 2)
+            polled.removeAll(keepingCapacity: true)
             polled.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
             let accepting = exit == nil
             if accepting { polled.append(pollfd(fd: listenSocket, events: Int16(POLLIN), revents: 0)) }
@@ -221,15 +244,17 @@ public struct Worker {
             for connection in watched { polled.append(pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)) }
 
             var timeout: Int32 = -1
-            let now = Connection.monotonicNow()
-            if let earliest = watched.compactMap(\.releasedAt).min() {
+            var earliest = Double.infinity
+            for connection in watched {
+                if let releasedAt = connection.releasedAt { earliest = min(earliest, releasedAt) }
+            }
+            if earliest.isFinite {
+                let now = Connection.monotonicNow()
                 timeout = Int32(max(0, min(86_400_000, (earliest + worker.readTimeout - now) * 1000 + 1)))
             }
             // Control signals are let in only while the worker waits: one that lands before
-            // the poll writes to the wake pipe, which the poll then reports at once.
-            Signals.openWindow()
-            let ready = poll(&polled, nfds_t(polled.count), timeout)
-            Signals.closeWindow()
+            // the wait writes to the wake pipe, which the wait then reports at once.
+            let ready = cfastcgi_poll_with_mask(&polled, nfds_t(polled.count), timeout, &waitMask)
             if ready < 0 { return }
             if polled[0].revents != 0 { Signals.drainWakePipe(wake) }
 
@@ -295,10 +320,21 @@ public struct Worker {
             uses += 1
             connection.lastUsed = uses
             releaseIdle(besides: connection)
+            idleRelease?.begin { idle in
+                for other in kept where other !== connection && other.releasedAt == nil {
+                    idle.append(IdleRelease.Idle(fd: other.fd, requestID: other.fcgx.requestID))
+                }
+            }
             let release =
                 !peerKeeps || connection.releasedAt != nil || exit != nil || recycleDue || worker.keptConnections == 0
             let outcome = await worker.serve(
                 connection.fcgx, peerKeeps: peerKeeps, release: release, scratch: &scratch)
+            if let released = idleRelease?.end(), !released.isEmpty {
+                let now = Connection.monotonicNow()
+                for other in kept where other.releasedAt == nil && released.contains(other.fd) {
+                    other.releasedAt = now
+                }
+            }
             switch outcome {
             case .gone:
                 logger.debug("client went away before the response was written")
@@ -317,11 +353,15 @@ public struct Worker {
         }
 
         /// Asks nginx to close the kept connections the worker holds beyond
-        /// `keptConnections - 1` besides `current`, the least recently used first.
+        /// `keptConnections - 1` besides `current`, the least recently used first; all of them
+        /// when no ``IdleRelease`` does it later.
         func releaseIdle(besides current: Kept) {
+            let allowed = idleRelease == nil ? 0 : max(0, worker.keptConnections - 1)
+            // Nothing to sort or release in the common case.
+            var count = 0
+            for other in kept where other !== current && other.releasedAt == nil { count += 1 }
+            guard count > allowed else { return }
             let open = kept.filter { $0 !== current && $0.releasedAt == nil }.sorted { $0.lastUsed > $1.lastUsed }
-            let allowed = max(0, worker.keptConnections - 1)
-            guard open.count > allowed else { return }
             for connection in open[allowed...] { release(connection) }
         }
 

@@ -40,6 +40,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Connections each worker keeps open for nginx to reuse while it serves one of them (0: none).")
     var keptConnections: Int = Worker.defaultKeptConnections
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a request runs before the worker asks nginx to close its other kept connections.",
+            discussion: "So that nginx sends the next requests to idle workers (0: as each request begins)."))
+    var releaseAfter: Double = Worker.defaultReleaseAfter
+
     @Option(help: "Number of worker processes (default: 2 per CPU).")
     var workers: Int?
 
@@ -111,6 +117,9 @@ struct Serve: ParsableCommand {
         if !Worker.isValidKeptConnections(keptConnections) {
             throw ValidationError("--kept-connections must be 0 to 1024")
         }
+        if !Worker.isValidReleaseAfter(releaseAfter) {
+            throw ValidationError("--release-after must be 0 to 10 seconds")
+        }
     }
 
     func run() throws {
@@ -180,6 +189,7 @@ struct Serve: ParsableCommand {
             workerExecutable: Master.currentExecutable(),
             workerArguments: [
                 "worker", "--read-timeout", String(readTimeout), "--kept-connections", String(keptConnections),
+                "--release-after", String(releaseAfter),
                 "--max-requests-jitter", String(maxRequestsJitter),
             ] + (logFile.map { ["--log-file", $0] } ?? []),
             onAbnormalExit: { region.bumpRevocationGeneration() },

@@ -32,6 +32,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Connections kept open for nginx to reuse while a request is served on one of them (0: none).")
     var keptConnections: Int = Worker.defaultKeptConnections
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a request runs before the worker asks nginx to close its other kept connections.",
+            discussion: "So that nginx sends the next requests to idle workers (0: as each request begins)."))
+    var releaseAfter: Double = Worker.defaultReleaseAfter
+
     @Option(help: "Append the log to this file (created 0640) instead of stderr; SIGUSR1 reopens it.")
     var logFile: String?
 
@@ -42,6 +48,9 @@ struct WorkerCommand: ParsableCommand {
         }
         if !Worker.isValidKeptConnections(keptConnections) {
             throw ValidationError("--kept-connections must be 0 to 1024")
+        }
+        if !Worker.isValidReleaseAfter(releaseAfter) {
+            throw ValidationError("--release-after must be 0 to 10 seconds")
         }
         if let readTimeout, !Worker.isValidReadTimeout(readTimeout) {
             throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds")
@@ -85,11 +94,12 @@ struct WorkerCommand: ParsableCommand {
         let maxRequests = Worker.requestLimit(maxRequests: self.maxRequests, jitter: maxRequestsJitter, using: &random)
         if maxRequests > 0 { logger.info("request limit", metadata: ["max_requests": "\(maxRequests)"]) }
         let keptConnections = self.keptConnections
+        let releaseAfter = self.releaseAfter
         // The whole loop runs in one task: one request at a time, each awaited.
         let exit = try runBlocking {
             var worker = Worker(
                 app: app, logger: logger, maxRequests: maxRequests, readTimeout: readTimeout, peers: peers,
-                keptConnections: keptConnections)
+                keptConnections: keptConnections, releaseAfter: releaseAfter)
             worker.monitor = region.flatMap { Worker.Monitor.attach(to: $0, routes: app.router.routes) }
             return await worker.run()
         }

@@ -233,8 +233,16 @@ struct KeptConnectionTests {
                 && failedGets.count <= brokenConnections.count,
             "GET statuses: \(Set(getStatuses)), failed: \(failedGets); nginx: \(nginxErrors)")
         if !failedGets.isEmpty { print("kill -9 under load: \(failedGets.count) GET in flight on the victim failed") }
-        #expect(posts.statuses.all.allSatisfy { $0 == 201 }, "POST statuses: \(Set(posts.statuses.all))")
+        // A POST nginx wrote on one of the victim's idle connections in the moment before the
+        // victim released them (--release-after) waited behind the slow request and fails
+        // with it: nginx does not retry a POST. The victim never read it, so nothing of it
+        // is stored, and every acknowledged one is.
+        let failedPosts = posts.statuses.all.filter { $0 != 201 }
+        #expect(
+            failedPosts.allSatisfy { $0 == 502 } && failedPosts.count <= 2,
+            "POST statuses: \(Set(posts.statuses.all)), failed: \(failedPosts)")
         let listed = try TasksTests.list(service, token: token)
+        #expect(listed.count == posts.ids.all.count)
         #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(posts.ids.all))
         // The request the victim was serving is lost (502), unless nginx had sent it on a
         // reused connection: then it retries a GET once, on another worker.
@@ -250,9 +258,11 @@ struct KeptConnectionTests {
         }
     }
 
-    @Test("more clients than workers: every request answered, each worker keeps one connection")
+    @Test("more clients than workers: every request answered, each worker keeps at most --kept-connections")
     func moreClientsThanWorkers() throws {
-        let service = try LiveService.start(.master(workers: 2, arguments: []), environment: AccountsTests.environment)
+        let service = try LiveService.start(
+            .master(workers: 2, arguments: ["--kept-connections", "4", "--release-after", "10"]),
+            environment: AccountsTests.environment)
         defer { service.stop() }
         let workers = service.workerPIDs()
         let inherited = Self.inheritedSockets(of: workers)
@@ -273,9 +283,12 @@ struct KeptConnectionTests {
         #expect(statuses.all.filter { $0 == 201 }.count == 80, "\(Set(statuses.all))")
         #expect(statuses.all.filter { $0 == 200 }.count == 240, "\(Set(statuses.all))")
         #expect(try TasksTests.list(service, token: token).count == 80)
-        // Released connections are closed as soon as nginx has closed its end.
+        // Beyond 4, connections are released and closed as soon as nginx has closed its end;
+        // up to 4 stay open for nginx to reuse (no request ran the 10 s that would release
+        // them), so 16 clients did not need a connection each.
         #expect(service.workerPIDs().sorted() == workers.sorted())
         let kept = { workers.map { Self.sockets(of: $0) - inherited } }
-        #expect(Processes.waitUntil(seconds: 10) { kept().allSatisfy { $0 <= 1 } }, "connections: \(kept())")
+        #expect(Processes.waitUntil(seconds: 10) { kept().allSatisfy { $0 <= 4 } }, "connections: \(kept())")
+        #expect(kept().reduce(0, +) > workers.count, "connections: \(kept())")
     }
 }

@@ -25,6 +25,11 @@ public struct LogfmtLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     let label: String
 
+    /// This process's id, read once: `getpid` is a system call, and every line carries it.
+    /// The service starts its processes with exec, never with a bare fork, so it never
+    /// changes under a process.
+    static let processID = getpid()
+
     public init(label: String, level: Logger.Level = .info) {
         self.label = label
         self.logLevel = level
@@ -39,7 +44,7 @@ public struct LogfmtLogHandler: LogHandler {
         let (seconds, milliseconds) = Self.now()
         Self.writeAll(
             render(
-                event: event, seconds: seconds, milliseconds: milliseconds, pid: getpid(),
+                event: event, seconds: seconds, milliseconds: milliseconds, pid: Self.processID,
                 journal: Self.writesToJournal))
     }
 
@@ -63,7 +68,7 @@ public struct LogfmtLogHandler: LogHandler {
         let (seconds, milliseconds) = Self.now()
         Self.writeAll(
             renderLine(
-                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: getpid(),
+                level: level, message: message, seconds: seconds, milliseconds: milliseconds, pid: Self.processID,
                 journal: Self.writesToJournal, fields))
     }
 
