@@ -1,5 +1,6 @@
 // The service's database connections: journal mode and durability level of each.
 
+import Foundation
 import GRDB
 import Testing
 
@@ -21,6 +22,44 @@ struct DatabaseTests {
                 #expect(journal == "wal")
                 #expect(synchronous == 1)
             }
+        }
+    }
+
+    @Test("a writer that finds the write lock taken retries after 20 µs, doubling to 1 ms, for the busy timeout")
+    func lockWaitSchedule() {
+        #expect((0..<8).map { Database.lockWait(tries: $0) } == [20, 40, 80, 160, 320, 640, 1000, 1000])
+        // The total before each try is the sum of the waits before it.
+        var total = 0
+        for tries in 0..<20 {
+            #expect(Database.lockWaited(tries: tries) == total)
+            total += Database.lockWait(tries: tries)
+        }
+        let limit = Int(Database.busyTimeout * 1_000_000)
+        let last = (0..<100_000).first { Database.lockWaited(tries: $0) >= limit }
+        #expect(last != nil)
+        if let last { #expect(!Database.waitForLock(tries: last)) }
+    }
+
+    @Test("a write waits for another connection's write transaction and then commits")
+    func writerWaitsForTheLock() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/locked.sqlite"
+            let holder = try Database(path: path)
+            try holder.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+            let waiter = try Database(path: path)
+            let started = DispatchSemaphore(value: 0)
+            let held = Thread {
+                try? holder.write { db in
+                    try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
+                    started.signal()
+                    usleep(50_000)
+                }
+            }
+            held.start()
+            started.wait()
+            try waiter.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (2)") }
+            let values = try waiter.queue.read { db in try Int.fetchAll(db, sql: "SELECT n FROM probe ORDER BY n") }
+            #expect(values == [1, 2])
         }
     }
 

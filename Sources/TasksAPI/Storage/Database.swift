@@ -108,6 +108,30 @@ public final class Database: Sendable {
         guard synced == SQLITE_OK else { throw DatabaseSyncError(code: synced) }
     }
 
+    /// SQLite's busy handler for the service's connections: waits `lockWait(tries:)` and
+    /// tries again, for ``busyTimeout`` in all.
+    ///
+    /// Workers are separate processes, so a writer that finds the write lock taken can only
+    /// wait and retry. SQLite's own busy timeout sleeps 1, 2, 5, 10, 15 ms… from the first
+    /// conflict: a writer that meets another's commit, which holds the lock for a tenth of a
+    /// millisecond, would sleep ten times that, and two workers writing at once would spend
+    /// most of their time asleep. These steps start at 20 µs and double up to 1 ms.
+    static func waitForLock(tries: Int) -> Bool {
+        guard lockWaited(tries: tries) < Int(busyTimeout * 1_000_000) else { return false }
+        usleep(UInt32(lockWait(tries: tries)))
+        return true
+    }
+
+    /// Microseconds of the wait after `tries` failed tries: 20, 40, 80 … 640, then 1000.
+    static func lockWait(tries: Int) -> Int {
+        tries < 6 ? 20 << max(0, tries) : 1000
+    }
+
+    /// Microseconds waited in all before try number `tries`.
+    static func lockWaited(tries: Int) -> Int {
+        tries <= 6 ? 20 * ((1 << max(0, tries)) - 1) : 1260 + (tries - 6) * 1000
+    }
+
     /// SQLite's `PRAGMA synchronous` levels the service uses.
     enum Synchronous: String, Sendable {
         /// No fsync at all: a power loss can lose or corrupt the file's recent state.
@@ -118,10 +142,10 @@ public final class Database: Sendable {
         case full = "FULL"
     }
 
-    /// The settings every connection of the service shares: WAL and the busy timeout.
+    /// The settings every connection of the service shares: WAL and the wait for a lock.
     static func configuration(label: String) -> Configuration {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
+        configuration.busyMode = .callback { tries in waitForLock(tries: tries) }
         configuration.journalMode = .wal
         configuration.label = label
         return configuration
