@@ -1,7 +1,8 @@
 // Routing: typed path parameters, specificity, strict paths, 405 with Allow, HEAD and OPTIONS.
 
-import Flagon
 import Testing
+
+@testable import Flagon
 
 @Suite("Router")
 struct RouterTests {
@@ -21,6 +22,26 @@ struct RouterTests {
             .json(["name": .string(request.parameters.string("name") ?? "")])
         }
         return makeApp(items)
+    }
+
+    @Test("a path splits into its segments; relative paths, empty segments and a trailing slash do not")
+    func pathSegments() {
+        #expect(Router.segments(of: "/") == [])
+        #expect(Router.segments(of: "/api") == ["api"])
+        #expect(Router.segments(of: "/api/tasks/12") == ["api", "tasks", "12"])
+        #expect(Router.segments(of: "/caf\u{E9}/\u{1F600}x") == ["caf\u{E9}", "\u{1F600}x"])
+        for path in ["", "api", "//", "/api/", "/api//tasks", "//api"] {
+            #expect(Router.segments(of: path) == nil, "\(path)")
+        }
+    }
+
+    @Test("literal segments compare by code points: a decomposed é is not the route's composed one")
+    func literalsCompareByCodePoints() async {
+        let blueprint = Blueprint("cafe")
+        blueprint.get("/caf\u{E9}") { _ in .json(["ok": true]) }
+        let client = TestClient(app: makeApp(blueprint))
+        #expect(await client.get("/caf%C3%A9").status == 200)
+        #expect(await client.get("/cafe%CC%81").status == 404)
     }
 
     @Test("an int parameter matches a positive integer and is typed")

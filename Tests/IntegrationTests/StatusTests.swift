@@ -54,7 +54,13 @@ struct StatusTests {
         // 30 requests and the readiness probes over 4 workers of 3 requests each: many replaced.
         #expect((Self.sample(metrics, "tasks_api_worker_restarts_total") ?? 0) >= 5)
         #expect(service.log().contains("worker recycled, starting a replacement"))
-        let status = try Self.statusJSON(service)
+        // A worker that has just served its third request may be leaving, its replacement not
+        // yet started: wait for the pool to be whole again.
+        var status: [String: Any] = [:]
+        Processes.waitUntil(seconds: 10) {
+            status = (try? Self.statusJSON(service)) ?? [:]
+            return status["total_workers"] as? Int == 4
+        }
         let accepted = status["accepted_requests"] as? Int ?? -1
         let total = metrics.split(separator: "\n").filter { $0.hasPrefix("tasks_api_requests_total{") }
             .compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)

@@ -24,8 +24,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
 
+    /// Room made at the first field: a response gathers its fields from several stages
+    /// (content type, request id, the limiter's three, CORS), and growing the array one
+    /// doubling at a time would allocate and copy it three times.
+    static let initialCapacity = 12
+
     /// Appends a field, keeping any existing ones of the same name.
     public mutating func add(name: String, value: String) {
+        if fields.capacity == 0 { fields.reserveCapacity(Self.initialCapacity) }
         fields.append((name, value))
     }
 

@@ -142,7 +142,6 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
             headers.replaceOrAdd(name: remainingHeader, value: remaining)
             headers.replaceOrAdd(name: resetHeader, value: reset)
         } else {
-            headers.reserveCapacity(headers.count + 5)
             headers.add(name: limitHeader, value: limit)
             headers.add(name: remainingHeader, value: remaining)
             headers.add(name: resetHeader, value: reset)

@@ -1,5 +1,9 @@
 // Route path patterns with typed parameters: `/api/tasks/{id:int}`.
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The type of a path parameter, which decides what a segment must look like to match.
 public enum ParameterType: String, Sendable {
     /// Any non-empty segment.
@@ -77,9 +81,12 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             switch segment {
             case .literal(let text):
                 // Routing is on the decoded path, as werkzeug's: `/api/hell%6F` is `/api/hello`.
+                // Literals compare by code points, as werkzeug's `str`s do (bytes of valid
+                // UTF-8), not by Swift's canonical equivalence.
                 guard
-                    (part.utf8.count == text.utf8.count && part == text)
-                        || (percentEncoded && part.utf8.contains(UInt8(ascii: "%")) && QueryString.decode(part) == text)
+                    Self.sameBytes(part, text)
+                        || (percentEncoded && part.utf8.contains(UInt8(ascii: "%"))
+                            && Self.sameBytes(Substring(QueryString.decode(part)), text))
                 else { return nil }
             case .parameter(let name, .string):
                 guard !part.isEmpty else { return nil }
@@ -90,6 +97,17 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             }
         }
         return parameters
+    }
+
+    /// Whether `part` and `text` are the same bytes: one `memcmp` over the strings' storage.
+    static func sameBytes(_ part: Substring, _ text: String) -> Bool {
+        guard part.utf8.count == text.utf8.count else { return false }
+        let compared = part.utf8.withContiguousStorageIfAvailable { left in
+            text.utf8.withContiguousStorageIfAvailable { right in
+                left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+            }
+        }
+        return (compared ?? nil) ?? part.utf8.elementsEqual(text.utf8)
     }
 
     static func positiveInteger(_ text: Substring) -> Int64? {

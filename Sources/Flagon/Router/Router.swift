@@ -75,11 +75,25 @@ public struct Router: Sendable {
     }
 
     /// Path segments; nil when the path is not absolute or has empty segments (`//`, trailing `/`).
+    /// Split on the bytes: `/` is ASCII, so every slash is a character boundary, and no
+    /// character of the path is built only to be compared with `/`.
     static func segments(of path: String) -> [Substring]? {
-        guard path.hasPrefix("/") else { return nil }
-        if path == "/" { return [] }
-        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        if parts.contains(where: \.isEmpty) { return nil }
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/") else { return nil }
+        var parts: [Substring] = []
+        var start = bytes.index(after: bytes.startIndex)
+        if start == bytes.endIndex { return parts }
+        var index = start
+        while index < bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                if index == start { return nil }
+                parts.append(path[start..<index])
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        if start == bytes.endIndex { return nil }
+        parts.append(path[start..<bytes.endIndex])
         return parts
     }
 }
