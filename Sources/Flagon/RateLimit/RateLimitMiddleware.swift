@@ -142,6 +142,9 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
             headers.replaceOrAdd(name: remainingHeader, value: remaining)
             headers.replaceOrAdd(name: resetHeader, value: reset)
         } else {
+            // One copy when the fields are shared (a response built once and served many
+            // times), with room for the stages outside; none when they have room.
+            headers.reserveCapacity(max(headers.count + 3, HTTPHeaders.initialCapacity))
             headers.add(name: limitHeader, value: limit)
             headers.add(name: remainingHeader, value: remaining)
             headers.add(name: resetHeader, value: reset)

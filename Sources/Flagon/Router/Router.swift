@@ -81,6 +81,7 @@ public struct Router: Sendable {
         let bytes = path.utf8
         guard bytes.first == UInt8(ascii: "/") else { return nil }
         var parts: [Substring] = []
+        parts.reserveCapacity(6)
         var start = bytes.index(after: bytes.startIndex)
         if start == bytes.endIndex { return parts }
         var index = start
