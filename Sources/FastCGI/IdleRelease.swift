@@ -46,14 +46,20 @@ final class IdleRelease: @unchecked Sendable {
     /// The thread's looks without a request before it sleeps until the next one.
     private var looksBeforeParking: Int { max(1, Int(1 / after)) }
 
-    private init(after: Double) {
+    private init(after: Double, capacity: Int) {
         self.after = after
+        // Room for every connection the worker may hold, made here on the worker's thread:
+        // the release thread's appends never allocate.
+        state.withLock { state in
+            state.idle.reserveCapacity(capacity)
+            state.released.reserveCapacity(capacity)
+        }
     }
 
     /// Starts the thread; nil when it cannot (no pipe or thread left), in which case the
     /// worker releases its idle connections as each request begins.
-    static func start(after: Double) -> IdleRelease? {
-        let release = IdleRelease(after: after)
+    static func start(after: Double, connections: Int) -> IdleRelease? {
+        let release = IdleRelease(after: after, capacity: connections)
         var fds: [Int32] = [0, 0]
         guard chr_pipe_cloexec(&fds) == 0 else { return nil }
         release.wake = (fds[0], fds[1])
@@ -95,6 +101,8 @@ final class IdleRelease: @unchecked Sendable {
             state.busy = false
             state.idle.removeAll(keepingCapacity: true)
             guard !state.released.isEmpty else { return [] }
+            // The returned array keeps the buffer; emptying keeps the capacity with a new
+            // one, allocated here on the worker's thread.
             defer { state.released.removeAll(keepingCapacity: true) }
             return state.released
         }
@@ -119,7 +127,7 @@ final class IdleRelease: @unchecked Sendable {
                 guard state.busy else { return .idle(state.requests) }
                 if state.requests == seen && !state.idle.isEmpty {
                     for connection in state.idle {
-                        _ = Connection.writeAll(connection.fd, Records.release(requestID: connection.requestID))
+                        Self.writeRelease(on: connection)
                         state.released.append(connection.fd)
                     }
                     state.idle.removeAll(keepingCapacity: true)
@@ -138,6 +146,25 @@ final class IdleRelease: @unchecked Sendable {
                     quietLooks = 0
                 }
             }
+        }
+    }
+
+    /// Writes ``Records/release(requestID:)`` from the stack: the thread allocates nothing,
+    /// so glibc never gives it a malloc arena of its own (memory every worker would carry).
+    private static func writeRelease(on connection: Idle) {
+        var record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+            Records.version, Records.stderr, UInt8(connection.requestID >> 8), UInt8(connection.requestID & 0xff),
+            0, 0, 0, 0
+        )
+        _ = withUnsafeBytes(of: &record) { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(connection.fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
         }
     }
 

@@ -144,8 +144,11 @@ public struct Worker {
     public func run(listenSocket: Int32 = 0) async -> Exit {
         let wake = Signals.installWorkerHandlers()
         Connection.setNonBlocking(listenSocket)
+        StartupPages.dropExecutableCode()
         Self.reportReady()
-        let idleRelease = keptConnections > 1 && releaseAfter > 0 ? IdleRelease.start(after: releaseAfter) : nil
+        let idleRelease =
+            keptConnections > 1 && releaseAfter > 0
+            ? IdleRelease.start(after: releaseAfter, connections: keptConnections + 1) : nil
         let loop = Loop(worker: self, listenSocket: listenSocket, wake: wake, idleRelease: idleRelease)
         return await loop.run()
     }
