@@ -205,16 +205,15 @@ enum CGIResponse {
 
         /// Drops CR, LF and NUL, so no value can split the header block.
         mutating func appendSanitised(_ text: String) {
-            // Native strings (all that decoding and the framework make) are scanned in place.
-            let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            // Scanned over contiguous bytes: in place for a native string, a copy on the stack
+            // for a small one (a number, a short token), never byte by byte through the view.
+            var text = text
+            text.withUTF8 { bytes in
                 for byte in bytes where isBreaking(byte) {
                     for byte in bytes where !isBreaking(byte) { appendByte(byte) }
                     return
                 }
                 append(bytes)
-            }
-            if appended == nil {
-                for byte in text.utf8 where !isBreaking(byte) { appendByte(byte) }
             }
         }
 
