@@ -333,6 +333,9 @@ public struct Worker {
             let outcome = await worker.serve(
                 connection.fcgx, peerKeeps: peerKeeps, release: release, scratch: &scratch)
             if let released = idleRelease?.end(), !released.isEmpty {
+                logger.debug(
+                    "released idle FastCGI connections while a request ran",
+                    metadata: ["connections": "\(released.count)", "after": "\(worker.releaseAfter)"])
                 let now = Connection.monotonicNow()
                 for other in kept where other.releasedAt == nil && released.contains(other.fd) {
                     other.releasedAt = now

@@ -191,6 +191,41 @@ struct KeptConnectionTests {
             "warnings: \(log.split(separator: "\n").filter { $0.contains("level=warning") })")
     }
 
+    @Test("POSTs while slow requests keep releasing idle connections: every one acknowledged and listed")
+    func noPostLostToReleases() throws {
+        var environment = AccountsTests.environment
+        environment["TESTING"] = "true"
+        environment["LOG_LEVEL"] = "debug"
+        let service = try LiveService.start(.master(workers: 3, arguments: []), environment: environment)
+        defer { service.stop() }
+        let token = try TasksTests.token(service, "frank")
+        let posts = Load(service, token: token, clients: 6)
+        defer { posts.stop() }
+        #expect(posts.waitFor(30))
+        // Each 30 ms request outlasts --release-after (2 ms): the worker serving it releases
+        // the idle connections it holds while nginx keeps sending POSTs on connections.
+        let slowStatuses = Statuses()
+        Self.onThreads(2) { _ in
+            for _ in 0..<25 {
+                slowStatuses.append((try? service.client.get("/_testing/sleep?seconds=0.03"))?.status ?? 0)
+            }
+        }
+        #expect(posts.waitFor(posts.statuses.all.count + 50))
+        posts.stop()
+        #expect(slowStatuses.all.count == 50 && slowStatuses.all.allSatisfy { $0 == 200 }, "\(Set(slowStatuses.all))")
+        let statuses = posts.statuses.all
+        #expect(
+            statuses.allSatisfy { $0 == 201 },
+            "statuses: \(Set(statuses)), \(statuses.filter { $0 != 201 }.count) failed")
+        let listed = try TasksTests.list(service, token: token)
+        #expect(listed.count == statuses.count)
+        #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(posts.ids.all))
+        // The release thread did act while POSTs flowed.
+        let log = service.log()
+        #expect(log.contains(#"msg="released idle FastCGI connections while a request ran""#))
+        #expect(!log.contains("level=warning"), "\(log.split(separator: "\n").filter { $0.contains("level=warning") })")
+    }
+
     @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")
     func killedWorkerLosesOnlyItsRequest() throws {
         var environment = AccountsTests.environment
