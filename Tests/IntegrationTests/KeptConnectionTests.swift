@@ -85,6 +85,25 @@ struct KeptConnectionTests {
         return (p99(burst.seconds), keptAfterWarmUp)
     }
 
+    @Test(
+        "serve and worker refuse kept-connection options out of range with one line naming them",
+        arguments: [
+            (["--kept-connections=-1"], "--kept-connections must be 0 to 1024"),
+            (["--kept-connections", "1025"], "--kept-connections must be 0 to 1024"),
+            (["--release-after=-0.001"], "--release-after must be 0 to 10 seconds"),
+            (["--release-after", "11"], "--release-after must be 0 to 10 seconds"),
+        ])
+    func refusesBadOptions(arguments: [String], message: String) throws {
+        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("kept-\(getpid()).sock").path
+        let (status, output) = try Processes.run(Paths.binary, ["serve", "--socket", socket] + arguments)
+        #expect(status != 0)
+        #expect(output.contains(message), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: socket))
+        let (workerStatus, workerOutput) = try Processes.run(Paths.binary, ["worker"] + arguments)
+        #expect(workerStatus != 0)
+        #expect(workerOutput.contains(message), "\(workerOutput)")
+    }
+
     @Test("a burst beside a 2 s request keeps the p99 of one connection per request")
     func noRequestWaitsBehindABusyWorker() throws {
         let perRequest = try Self.burstBesideSlowRequest(connectionPerRequest: true)
