@@ -120,17 +120,20 @@ struct Connection {
     /// Writes all of `bytes` (the socket's send timeout bounds each call); false when the
     /// peer has gone away or stopped reading.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        guard fd >= 0 else { return false }
-        return bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// ``writeAll(_:_:)`` of bytes wherever they are (the release thread's are on its stack).
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+        guard fd >= 0, let base = buffer.baseAddress else { return fd >= 0 }
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(fd, base + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }
+            offset += written
         }
+        return true
     }
 
     static func monotonicNow() -> Double {

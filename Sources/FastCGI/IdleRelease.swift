@@ -156,16 +156,7 @@ final class IdleRelease: @unchecked Sendable {
             Records.version, Records.stderr, UInt8(connection.requestID >> 8), UInt8(connection.requestID & 0xff),
             0, 0, 0, 0
         )
-        _ = withUnsafeBytes(of: &record) { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(connection.fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
-        }
+        _ = withUnsafeBytes(of: &record) { Connection.writeAll(connection.fd, $0) }
     }
 
     /// Sleeps until the next ``begin(_:)``, unless one came since the look that saw `seen`.
@@ -175,15 +166,15 @@ final class IdleRelease: @unchecked Sendable {
         if current != seen {
             // A request began after the look: ``begin(_:)`` may or may not have seen the
             // flag; clear it, and drain a byte it may have written.
-            if !parked.exchange(false, ordering: .sequentiallyConsistent) { drain() }
+            if !parked.exchange(false, ordering: .sequentiallyConsistent) { takeWakeByte() }
             return
         }
-        var byte: UInt8 = 0
-        while read(wake.read, &byte, 1) < 0 && errno == EINTR {}
+        takeWakeByte()
     }
 
-    /// Takes the byte a ``begin(_:)`` wrote while the thread was deciding to park.
-    private func drain() {
+    /// Reads the byte ``begin(_:)`` writes when it finds the thread parked, waiting for it
+    /// if it is not there yet.
+    private func takeWakeByte() {
         var byte: UInt8 = 0
         while read(wake.read, &byte, 1) < 0 && errno == EINTR {}
     }

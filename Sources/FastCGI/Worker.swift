@@ -183,6 +183,9 @@ public struct Worker {
         }
 
         var fd: Int32 { connection.fd }
+
+        /// Whether nginx may still send on it and it is not `current`, the one being served.
+        func isOpen(besides current: Kept) -> Bool { self !== current && releasedAt == nil }
     }
 
     /// The worker's mutable state: its connections, counters and exit reason.
@@ -324,7 +327,7 @@ public struct Worker {
             connection.lastUsed = uses
             releaseIdle(besides: connection)
             idleRelease?.begin { idle in
-                for other in kept where other !== connection && other.releasedAt == nil {
+                for other in kept where other.isOpen(besides: connection) {
                     idle.append(IdleRelease.Idle(fd: other.fd, requestID: other.fcgx.requestID))
                 }
             }
@@ -365,9 +368,9 @@ public struct Worker {
             let allowed = idleRelease == nil ? 0 : max(0, worker.keptConnections - 1)
             // Nothing to sort or release in the common case.
             var count = 0
-            for other in kept where other !== current && other.releasedAt == nil { count += 1 }
+            for other in kept where other.isOpen(besides: current) { count += 1 }
             guard count > allowed else { return }
-            let open = kept.filter { $0 !== current && $0.releasedAt == nil }.sorted { $0.lastUsed > $1.lastUsed }
+            let open = kept.filter { $0.isOpen(besides: current) }.sorted { $0.lastUsed > $1.lastUsed }
             for connection in open[allowed...] { release(connection) }
         }
 

@@ -158,6 +158,17 @@ struct KeptConnectionTests {
 
         func waitFor(_ total: Int) -> Bool { Processes.waitUntil(seconds: 60) { self.statuses.all.count >= total } }
 
+        /// Every POST sent was acknowledged (201), and the list holds exactly those tasks.
+        func expectEveryPostAcknowledgedAndListed(_ service: LiveService, token: String) throws {
+            let statuses = statuses.all
+            #expect(
+                statuses.allSatisfy { $0 == 201 },
+                "statuses: \(Set(statuses)), \(statuses.filter { $0 != 201 }.count) failed")
+            let listed = try TasksTests.list(service, token: token)
+            #expect(listed.count == statuses.count)
+            #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(ids.all))
+        }
+
         func stop() {
             lock.lock()
             running = false
@@ -195,16 +206,15 @@ struct KeptConnectionTests {
         }
         #expect(load.waitFor(400))
         load.stop()
-        let statuses = load.statuses.all
-        #expect(
-            statuses.allSatisfy { $0 == 201 },
-            "statuses: \(Set(statuses)), \(statuses.filter { $0 != 201 }.count) failed")
-        let listed = try TasksTests.list(service, token: token)
-        #expect(listed.count == statuses.count)
-        #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(load.ids.all))
+        try load.expectEveryPostAcknowledgedAndListed(service, token: token)
         let log = service.log()
         #expect(log.contains("worker recycled, starting a replacement"))
         #expect(log.contains("reloading"))
+        Self.expectNoWarnings(log)
+    }
+
+    /// Every line the pool logged at warning level is a failure, shown.
+    static func expectNoWarnings(_ log: String) {
         #expect(
             !log.contains("level=warning"),
             "warnings: \(log.split(separator: "\n").filter { $0.contains("level=warning") })")
@@ -232,17 +242,11 @@ struct KeptConnectionTests {
         #expect(posts.waitFor(posts.statuses.all.count + 50))
         posts.stop()
         #expect(slowStatuses.all.count == 50 && slowStatuses.all.allSatisfy { $0 == 200 }, "\(Set(slowStatuses.all))")
-        let statuses = posts.statuses.all
-        #expect(
-            statuses.allSatisfy { $0 == 201 },
-            "statuses: \(Set(statuses)), \(statuses.filter { $0 != 201 }.count) failed")
-        let listed = try TasksTests.list(service, token: token)
-        #expect(listed.count == statuses.count)
-        #expect(Set(listed.compactMap { $0["id"] as? Int }) == Set(posts.ids.all))
+        try posts.expectEveryPostAcknowledgedAndListed(service, token: token)
         // The release thread did act while POSTs flowed.
         let log = service.log()
         #expect(log.contains(#"msg="released idle FastCGI connections while a request ran""#))
-        #expect(!log.contains("level=warning"), "\(log.split(separator: "\n").filter { $0.contains("level=warning") })")
+        Self.expectNoWarnings(log)
     }
 
     @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")
