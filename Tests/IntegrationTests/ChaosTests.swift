@@ -25,7 +25,8 @@ struct ChaosTests {
                 ((try? StatusTests.statusJSON(service))?["idle_workers"] as? Int) == 4
             })
         let baseline = try accepted()
-        let posts = KeptConnectionTests.Load(service, token: token, clients: 3)
+        let clients = 3
+        let posts = KeptConnectionTests.Load(service, token: token, clients: clients)
         defer { posts.stop() }
         #expect(posts.waitFor(30))
 
@@ -61,8 +62,12 @@ struct ChaosTests {
         let statuses = posts.statuses.all
         let failed = statuses.filter { $0 != 201 }
         print("chaos: \(statuses.count) POSTs, \(failed.count) failed (\(failed)); hung request: \(hung.status)")
-        // Only the requests the killed workers had in hand may fail: one each at most.
-        #expect(failed.count <= 2 && failed.allSatisfy { $0 == 502 }, "failed: \(failed)")
+        // Only the requests the faulted workers had in hand may fail, and those nginx had
+        // written on their idle kept connections in the moment before a long request made
+        // them release those (README, "Kept FastCGI connections"): at most the POSTs in
+        // flight at each of the two faults (the kill of two workers, the hang), one per
+        // client. nginx retries none of them.
+        #expect(failed.count <= 2 * clients && failed.allSatisfy { $0 == 502 }, "failed: \(failed)")
         // Every acknowledged write is there. Besides them, only the request a killed worker
         // had in hand may have committed before the kill (its client got the 502): at most
         // one row per failed request.
