@@ -158,10 +158,14 @@ enum CGIResponse {
         // through a pointer: no capacity check or generic append for each piece.
         var bound = 8 + 20 + 1 + reason.utf8.count + 2
         var hasLength = false
-        for field in response.headers {
+        let fields = response.headers.storedFields
+        let rateLimit = response.headers.rateLimit
+        for field in fields {
             bound += field.name.utf8.count + field.value.utf8.count + 4
             if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") { hasLength = true }
         }
+        // The rate-limit fields' names and three numbers of at most 20 characters.
+        if rateLimit != nil { bound += 17 + 21 + 17 + 3 * (4 + 20) }
         if !hasLength { bound += 16 + 20 + 2 }
         bound += 2 + response.body.count
         return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
@@ -171,12 +175,14 @@ enum CGIResponse {
             writer.append(" ")
             writer.appendSanitised(reason)
             writer.append("\r\n")
-            for field in response.headers {
+            for (index, field) in fields.enumerated() {
+                if let rateLimit, index == rateLimit.position { writer.append(rateLimit) }
                 writer.appendSanitised(field.name)
                 writer.append(": ")
                 writer.appendSanitised(field.value)
                 writer.append("\r\n")
             }
+            if let rateLimit, rateLimit.position >= fields.count { writer.append(rateLimit) }
             if !hasLength {
                 writer.append("Content-Length: ")
                 writer.appendDecimal(response.body.count)
@@ -209,12 +215,52 @@ enum CGIResponse {
             // for a small one (a number, a short token), never byte by byte through the view.
             var text = text
             text.withUTF8 { bytes in
-                for byte in bytes where isBreaking(byte) {
-                    for byte in bytes where !isBreaking(byte) { appendByte(byte) }
-                    return
-                }
-                append(bytes)
+                guard Self.hasBreaking(bytes) else { return append(bytes) }
+                for byte in bytes where !isBreaking(byte) { appendByte(byte) }
             }
+        }
+
+        /// Whether `bytes` hold a CR, LF or NUL, tested eight bytes at a time: every header
+        /// name and value of every response is scanned.
+        static func hasBreaking(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let start = bytes.baseAddress else { return false }
+            let raw = UnsafeRawPointer(start)
+            let count = bytes.count
+            guard count >= 8 else {
+                for index in 0..<count where start[index] == 0x0D || start[index] == 0x0A || start[index] == 0 {
+                    return true
+                }
+                return false
+            }
+            var offset = 0
+            while offset + 8 < count {
+                if wordHasBreaking(raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) { return true }
+                offset += 8
+            }
+            // The last eight bytes, overlapping the word before if the count is not a multiple.
+            return wordHasBreaking(raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+        }
+
+        /// Whether a byte of `word` is CR, LF or NUL (the classic "has zero byte" test on the
+        /// word and on its XORs with CR and LF in every byte).
+        @inline(__always)
+        static func wordHasBreaking(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZero(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+            return hasZero(word) | hasZero(word ^ (ones &* 0x0D)) | hasZero(word ^ (ones &* 0x0A)) != 0
+        }
+
+        /// The rate limiter's three fields, written from their numbers: names known and digits
+        /// need no sanitising.
+        mutating func append(_ fields: RateLimitFields) {
+            append("X-RateLimit-Limit: ")
+            appendDecimal(Int(fields.limit))
+            append("\r\nX-RateLimit-Remaining: ")
+            appendDecimal(Int(fields.remaining))
+            append("\r\nX-RateLimit-Reset: ")
+            appendDecimal(Int(fields.reset))
+            append("\r\n")
         }
 
         mutating func appendByte(_ byte: UInt8) {
@@ -222,24 +268,10 @@ enum CGIResponse {
             length += 1
         }
 
-        /// The decimal digits of `value` (a status code or a length; `-` first if negative).
+        /// The decimal digits of `value` (a status code, a length, a rate-limit number; `-`
+        /// first if negative).
         mutating func appendDecimal(_ value: Int) {
-            if value < 0 {
-                for byte in String(value).utf8 { appendByte(byte) }
-                return
-            }
-            var digits = 1
-            var rest = value / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            rest = value
-            for index in stride(from: digits - 1, through: 0, by: -1) {
-                base[length + index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            length += digits
+            length += DecimalText.write(Int64(value), to: base + length)
         }
 
         private func isBreaking(_ byte: UInt8) -> Bool {

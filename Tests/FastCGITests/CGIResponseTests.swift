@@ -101,16 +101,59 @@ struct CGIResponseWriterTests {
             ["CONTENT-LENGTH": "7", "X-Evil": "a\r\nSet-Cookie: x=1\u{0}", "Caf\u{E9}\n": "\u{1F600} \r"],
             ["": "", "X-Long": String(repeating: "v", count: 5000)],
         ]
+        let numbers: [(Int64, Int64, Int64)] = [(0, 0, 0), (100_000_000, 99_999_999, 1_800_000_000), (.max, -1, .min)]
+        let numericSets: [HTTPHeaders] =
+            numbers
+            .flatMap { limit, remaining, reset in
+                var atEnd: HTTPHeaders = ["Content-Type": "application/json"]
+                atEnd.setRateLimit(limit: limit, remaining: remaining, reset: reset)
+                var between = atEnd
+                between.add(name: "X-Request-Id", value: "abc")
+                var first = HTTPHeaders()
+                first.setRateLimit(limit: limit, remaining: remaining, reset: reset)
+                first.add(name: "Content-Length", value: "3")
+                var alone = HTTPHeaders()
+                alone.setRateLimit(limit: limit, remaining: remaining, reset: reset)
+                return [atEnd, between, first, alone]
+            }
         let statuses = [
             HTTPStatus.ok, .created, .noContent, .tooManyRequests, HTTPStatus(code: 299), HTTPStatus(code: 7),
         ]
         for body in bodies {
-            for headers in headerSets {
+            for headers in headerSets + numericSets {
                 for status in statuses {
                     let response = Response(status: status, headers: headers, body: body)
                     #expect(CGIResponse.encode(response) == referenceEncode(response))
                 }
             }
+        }
+    }
+}
+
+@Suite("CGI response sanitising")
+struct CGIResponseSanitisingTests {
+    @Test("a CR, LF or NUL is found at any place of any length, eight bytes at a time or not")
+    func breakingBytes() {
+        for length in 0...33 {
+            let clean = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(!clean.withUnsafeBufferPointer(CGIResponse.Writer.hasBreaking), "\(length)")
+            for place in 0..<length {
+                for byte: UInt8 in [0x0D, 0x0A, 0] {
+                    var bytes = clean
+                    bytes[place] = byte
+                    #expect(bytes.withUnsafeBufferPointer(CGIResponse.Writer.hasBreaking), "\(length) \(place) \(byte)")
+                    let value = String(decoding: bytes, as: UTF8.self)
+                    let encoded = CGIResponse.encode(Response(status: .ok, headers: ["X-Value": value]))
+                    #expect(
+                        String(decoding: encoded, as: UTF8.self).hasPrefix(
+                            "Status: 200 OK\r\nX-Value: \(String(repeating: "a", count: length - 1))\r\n"))
+                }
+            }
+        }
+        // Bytes next to the three, and high bytes, are not taken for them.
+        for byte: UInt8 in [0x01, 0x0B, 0x0C, 0x0E, 0x09, 0x80, 0x8D, 0x8A, 0xFF] {
+            let bytes = [UInt8](repeating: byte, count: 17)
+            #expect(!bytes.withUnsafeBufferPointer(CGIResponse.Writer.hasBreaking), "\(byte)")
         }
     }
 }

@@ -1,9 +1,19 @@
 // An ordered, case-insensitive collection of header fields.
 
 /// Header fields in the order they were added; names compare case-insensitively.
+///
+/// The rate limiter's three fields (``RateLimitFields``) are kept as numbers, at their place
+/// among the others, until something reads or changes them as text: every counted response
+/// carries them, and as strings they cost three conversions, three more fields to copy and
+/// scan, and the sanitising of six strings when the response is written. Reading them
+/// (iteration, lookup, ``values(for:)``) gives the same text as if they had been added as
+/// strings; replacing or removing one of those names turns the three into ordinary fields
+/// first.
 public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public typealias Element = (name: String, value: String)
     private var fields: [Element] = []
+    /// The rate-limit fields held as numbers, if set.
+    public private(set) var rateLimit: RateLimitFields?
 
     public init() {}
 
@@ -15,18 +25,32 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         for (name, value) in fields { add(name: name, value: value) }
     }
 
-    public var count: Int { fields.count }
+    public var count: Int { fields.count + (rateLimit == nil ? 0 : RateLimitFields.names.count) }
 
     /// Makes room for `capacity` fields without reallocating.
     public mutating func reserveCapacity(_ capacity: Int) {
         fields.reserveCapacity(capacity)
     }
 
-    public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[Element]> {
+        rateLimit == nil ? fields.makeIterator() : textFields.makeIterator()
+    }
+
+    /// Every field as text, the rate-limit fields at their place.
+    var textFields: [Element] {
+        guard let rateLimit else { return fields }
+        var all = fields
+        all.insert(contentsOf: rateLimit.textFields, at: rateLimit.position)
+        return all
+    }
+
+    /// The fields stored as text, without the numeric rate-limit fields, and where those go
+    /// among them: what a response writer needs to write them without making strings.
+    public var storedFields: [Element] { fields }
 
     /// Room made at the first field: a response gathers its fields from several stages
-    /// (content type, request id, the limiter's three, CORS), and growing the array one
-    /// doubling at a time would allocate and copy it three times.
+    /// (content type, request id, CORS), and growing the array one doubling at a time would
+    /// allocate and copy it twice.
     static let initialCapacity = 12
 
     /// Appends a field, keeping any existing ones of the same name.
@@ -37,17 +61,54 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// Sets a field, replacing every existing one of the same name.
     public mutating func replaceOrAdd(name: String, value: String) {
+        if rateLimit != nil && RateLimitFields.isName(name) { storeRateLimitAsText() }
         if fields.contains(where: { Self.namesMatch($0.name, name) }) { remove(name: name) }
-        fields.append((name, value))
+        add(name: name, value: value)
     }
 
     public mutating func remove(name: String) {
-        fields.removeAll { Self.namesMatch($0.name, name) }
+        if rateLimit != nil && RateLimitFields.isName(name) { storeRateLimitAsText() }
+        guard let position = rateLimit?.position else {
+            fields.removeAll { Self.namesMatch($0.name, name) }
+            return
+        }
+        // The numeric fields stay where they were among the others.
+        var kept: [Element] = []
+        kept.reserveCapacity(Swift.max(fields.capacity, Self.initialCapacity))
+        var removedBefore = 0
+        for (index, field) in fields.enumerated() {
+            if Self.namesMatch(field.name, name) {
+                if index < position { removedBefore += 1 }
+            } else {
+                kept.append(field)
+            }
+        }
+        fields = kept
+        rateLimit?.position = position - removedBefore
+    }
+
+    /// Sets the rate-limit fields as numbers, replacing any of those names already present
+    /// (as numbers or as text); placed after the fields present now.
+    public mutating func setRateLimit(limit: Int64, remaining: Int64, reset: Int64) {
+        // The common case, none present as text, is found in one pass over the names' lengths.
+        let present = fields.contains { RateLimitFields.isName($0.name) }
+        if present {
+            for name in RateLimitFields.names { remove(name: name) }
+        }
+        rateLimit = RateLimitFields(limit: limit, remaining: remaining, reset: reset, position: fields.count)
+    }
+
+    /// Turns the numeric rate-limit fields into ordinary text fields at their place.
+    private mutating func storeRateLimitAsText() {
+        guard let rateLimit else { return }
+        self.rateLimit = nil
+        fields.insert(contentsOf: rateLimit.textFields, at: rateLimit.position)
     }
 
     /// The first value of the field, or nil.
     public subscript(name: String) -> String? {
         get {
+            if let rateLimit { return value(of: name, besides: rateLimit) }
             for field in fields where Self.namesMatch(field.name, name) { return field.value }
             return nil
         }
@@ -56,9 +117,18 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         }
     }
 
+    /// The first value of `name` with the numeric rate-limit fields at their place.
+    private func value(of name: String, besides rateLimit: RateLimitFields) -> String? {
+        for index in fields.indices where Self.namesMatch(fields[index].name, name) {
+            if index >= rateLimit.position, let value = rateLimit.value(of: name) { return value }
+            return fields[index].value
+        }
+        return rateLimit.value(of: name)
+    }
+
     /// Every value of the field, in order.
     public func values(for name: String) -> [String] {
-        fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
+        textFields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }
@@ -81,5 +151,42 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
             else { return false }
         }
         return true
+    }
+}
+
+/// The rate limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+/// fields, as numbers, and their place among a response's other fields.
+public struct RateLimitFields: Sendable, Equatable {
+    public static let limitName = "X-RateLimit-Limit"
+    public static let remainingName = "X-RateLimit-Remaining"
+    public static let resetName = "X-RateLimit-Reset"
+    static let names = [limitName, remainingName, resetName]
+
+    public var limit: Int64
+    public var remaining: Int64
+    /// Epoch seconds.
+    public var reset: Int64
+    /// How many of the text fields come before these three.
+    public internal(set) var position: Int
+
+    /// The three fields as text, in order.
+    var textFields: [HTTPHeaders.Element] {
+        [(Self.limitName, String(limit)), (Self.remainingName, String(remaining)), (Self.resetName, String(reset))]
+    }
+
+    static func isName(_ name: String) -> Bool {
+        let length = name.utf8.count
+        return (length == 17 || length == 21)
+            && (HTTPHeaders.namesMatch(name, limitName) || HTTPHeaders.namesMatch(name, remainingName)
+                || HTTPHeaders.namesMatch(name, resetName))
+    }
+
+    /// The text value of the field `name`, nil if it is not one of the three.
+    func value(of name: String) -> String? {
+        guard name.utf8.count == 17 || name.utf8.count == 21 else { return nil }
+        if HTTPHeaders.namesMatch(name, Self.limitName) { return String(limit) }
+        if HTTPHeaders.namesMatch(name, Self.remainingName) { return String(remaining) }
+        if HTTPHeaders.namesMatch(name, Self.resetName) { return String(reset) }
+        return nil
     }
 }

@@ -17,10 +17,19 @@ public protocol Middleware: Sendable {
 
 /// Wraps `responder` so that `middleware[0]` runs first (outermost).
 func chain(_ middleware: [any Middleware], around responder: @escaping Responder) -> Responder {
-    middleware.reversed().reduce(responder) { next, stage in
-        if let wrapping = stage as? any WrappingMiddleware { return wrapping.responder(around: next) }
-        return { request in try await stage.respond(to: request, next: next) }
+    // A loop, not `reduce`: a closure passed through a generic parameter is stored at the
+    // generic abstraction, and every stage would then run through a pair of async
+    // reabstraction thunks, each with its own frame, on every request.
+    var next = responder
+    for stage in middleware.reversed() {
+        if let wrapping = stage as? any WrappingMiddleware {
+            next = wrapping.responder(around: next)
+        } else {
+            let inner = next
+            next = { request in try await stage.respond(to: request, next: inner) }
+        }
     }
+    return next
 }
 
 /// A stage that builds its own responder around the inner one when the chain is built.

@@ -26,6 +26,8 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     public let amount: Int
     public let multiple: Int
     public let unit: Unit
+    /// `amount/multiple/unit`, the middle of each counter key of this limit, made once.
+    let keyText: String
 
     /// - Parameters:
     ///   - amount: Hits allowed per window (at least 1).
@@ -35,6 +37,7 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         self.amount = amount
         self.multiple = multiple
         self.unit = unit
+        keyText = "\(amount)/\(multiple)/\(unit.rawValue)"
     }
 
     /// Shorthand for `RateLimit(5, per: 1, .minute)`.

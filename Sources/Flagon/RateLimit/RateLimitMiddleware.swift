@@ -121,34 +121,11 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
         return shown!
     }
 
-    static let limitHeader = "X-RateLimit-Limit"
-    static let remainingHeader = "X-RateLimit-Remaining"
-    static let resetHeader = "X-RateLimit-Reset"
-
-    /// Sets the three headers, replacing any a stage inside set; the common case, none, is
-    /// found in one pass over the names' lengths.
+    /// Sets the three fields (as numbers until read: ``RateLimitFields``), replacing any a
+    /// stage inside set.
     static func setHeaders(of state: RateLimitState, on headers: inout HTTPHeaders) {
-        let present = headers.contains { field in
-            let length = field.name.utf8.count
-            return (length == 17 || length == 21)
-                && (HTTPHeaders.namesMatch(field.name, limitHeader) || HTTPHeaders.namesMatch(field.name, resetHeader)
-                    || HTTPHeaders.namesMatch(field.name, remainingHeader))
-        }
-        let limit = decimalString(Int64(state.limit.amount))
-        let remaining = decimalString(Int64(state.remaining))
-        let reset = decimalString(state.hit.windowEnd)
-        if present {
-            headers.replaceOrAdd(name: limitHeader, value: limit)
-            headers.replaceOrAdd(name: remainingHeader, value: remaining)
-            headers.replaceOrAdd(name: resetHeader, value: reset)
-        } else {
-            // One copy when the fields are shared (a response built once and served many
-            // times), with room for the stages outside; none when they have room.
-            headers.reserveCapacity(max(headers.count + 3, HTTPHeaders.initialCapacity))
-            headers.add(name: limitHeader, value: limit)
-            headers.add(name: remainingHeader, value: remaining)
-            headers.add(name: resetHeader, value: reset)
-        }
+        headers.setRateLimit(
+            limit: Int64(state.limit.amount), remaining: Int64(state.remaining), reset: state.hit.windowEnd)
     }
 
     /// Room for the key's numbers, unit and separators: three 20-digit integers (a sign
@@ -173,14 +150,10 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
     ) -> Int {
         // A cursor of its own rather than nested functions: those would capture the length
         // in a box, checked for exclusive access on every write.
-        var writer = KeyWriter(base: buffer.baseAddress!)
+        var writer = KeyWriter(base: buffer.baseAddress!.bindMemory(to: UInt8.self, capacity: buffer.count))
         writer.append(endpoint)
         writer.slash()
-        writer.appendDecimal(Int64(limit.amount))
-        writer.slash()
-        writer.appendDecimal(Int64(limit.multiple))
-        writer.slash()
-        writer.append(limit.unit.rawValue)
+        writer.append(limit.keyText)
         writer.slash()
         writer.append(client)
         writer.slash()
@@ -190,55 +163,25 @@ public struct RateLimitMiddleware: Middleware, WrappingMiddleware {
 
     /// Writes a counter key into memory known to be large enough.
     struct KeyWriter {
-        let base: UnsafeMutableRawPointer
+        let base: UnsafeMutablePointer<UInt8>
         var length = 0
 
         mutating func append(_ text: String) {
             var text = text
             let count = text.withUTF8 { bytes in
-                if let start = bytes.baseAddress { (base + length).copyMemory(from: start, byteCount: bytes.count) }
+                if let start = bytes.baseAddress { (base + length).update(from: start, count: bytes.count) }
                 return bytes.count
             }
             length += count
         }
 
         mutating func slash() {
-            base.storeBytes(of: UInt8(ascii: "/"), toByteOffset: length, as: UInt8.self)
+            base[length] = UInt8(ascii: "/")
             length += 1
         }
 
         mutating func appendDecimal(_ value: Int64) {
-            let destination = base + length
-            length += withDecimalDigits(value) { digits in
-                destination.copyMemory(from: digits.baseAddress!, byteCount: digits.count)
-                return digits.count
-            }
-        }
-    }
-
-    /// A header value of the decimal digits of `value`: a small string made without
-    /// `String(Int)`'s generic formatting, three times per counted request.
-    static func decimalString(_ value: Int64) -> String {
-        withDecimalDigits(value) { String(decoding: $0, as: UTF8.self) }
-    }
-
-    /// Calls `body` with the decimal digits of `value` (a `-` first if negative), written
-    /// backwards in one pass into a buffer on the stack.
-    fileprivate static func withDecimalDigits<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &scratch) { buffer in
-            var index = buffer.count
-            var rest = value.magnitude
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            if value < 0 {
-                index -= 1
-                buffer[index] = UInt8(ascii: "-")
-            }
-            return body(UnsafeRawBufferPointer(rebasing: buffer[index...]))
+            length += DecimalText.write(value, to: base + length)
         }
     }
 }

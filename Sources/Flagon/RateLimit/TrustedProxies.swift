@@ -136,7 +136,9 @@ public struct TrustedProxies: Sendable {
     /// Whether `address` has a `:`, scanned in place: a generic search over `utf8` costs
     /// hundreds of instructions for one IPv4 address, on every counted request.
     static func hasColon(_ address: String) -> Bool {
-        let found = address.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: ":")) }
+        let found = address.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.baseAddress.map { memchr($0, Int32(UInt8(ascii: ":")), bytes.count) != nil } ?? false
+        }
         return found ?? address.utf8.contains(UInt8(ascii: ":"))
     }
 
