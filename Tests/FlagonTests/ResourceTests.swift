@@ -116,3 +116,48 @@ struct ResourceTests {
         #expect(await client.send(.post, "/notes", json: ["stars": 4]).status == 400)
     }
 }
+
+/// Attributes on stored properties of mixed widths and on computed properties.
+private struct Mixed: Resource, Equatable {
+    var flag: Bool = false
+    var small: UInt8 = 0
+    var name: String = ""
+    var count: Int32 = 0
+    var storedLabel: String = ""
+    /// Computed: its key path has no offset, so it is applied as a key path.
+    var label: String {
+        get { storedLabel.uppercased() }
+        set { storedLabel = newValue.lowercased() }
+    }
+
+    static let resource = ResourceDeclaration<Mixed>(
+        "Mixed", blank: Mixed(),
+        .boolean("flag", \.flag),
+        .integer("small", \.small, minimum: 0, maximum: 255),
+        .string("name", \.name),
+        .integer("count", \.count),
+        .string("label", \.label))
+}
+
+@Suite("Resource attributes read and written by offset or by key path")
+struct AttributeAccessTests {
+    @Test("stored properties of every width and a computed one read and write the same values")
+    func mixedLayout() throws {
+        #expect(MemoryLayout<Mixed>.offset(of: \Mixed.count) != nil)
+        #expect(MemoryLayout<Mixed>.offset(of: \Mixed.label) == nil)
+        let input = try Mixed.resource.input([
+            "flag": true, "small": 200, "name": "a name that is not small", "count": -7, "label": "Mixed Case",
+        ])
+        #expect(
+            input.model
+                == Mixed(flag: true, small: 200, name: "a name that is not small", count: -7, storedLabel: "mixed case")
+        )
+        let values = Dictionary(
+            uniqueKeysWithValues: Mixed.resource.attributes.map { ($0.name, $0.value(of: input.model)) })
+        #expect(values["flag"] == true)
+        #expect(values["small"] == 200)
+        #expect(values["name"] == "a name that is not small")
+        #expect(values["count"] == -7)
+        #expect(values["label"] == "MIXED CASE")
+    }
+}

@@ -67,8 +67,10 @@ public struct Attribute<Model>: Sendable {
             field: .string(
                 name, required: required, minLength: minLength, maxLength: maxLength, characters: characters,
                 default: defaultValue),
-            get: { .string($0[keyPath: keyPath]) },
-            set: { model, value in if case .string(let text) = value { model[keyPath: keyPath] = text } })
+            get: { [property = Property(keyPath)] in .string(property.get($0)) },
+            set: { [property = Property(keyPath)] model, value in
+                if case .string(let text) = value { property.set(&model, text) }
+            })
     }
 
     /// An integer of any width; the value must fit it.
@@ -79,10 +81,10 @@ public struct Attribute<Model>: Sendable {
         Attribute(
             name: name, kind: .integer, access: access,
             field: .integer(name, required: required, minimum: minimum, maximum: maximum, default: defaultValue),
-            get: { .integer(Int64($0[keyPath: keyPath])) },
-            set: { model, value in
+            get: { [property = Property(keyPath)] in .integer(Int64(property.get($0))) },
+            set: { [property = Property(keyPath)] model, value in
                 if case .integer(let number) = value, let number = Value(exactly: number) {
-                    model[keyPath: keyPath] = number
+                    property.set(&model, number)
                 }
             })
     }
@@ -95,8 +97,10 @@ public struct Attribute<Model>: Sendable {
         Attribute(
             name: name, kind: .boolean, access: access,
             field: .boolean(name, required: required, default: defaultValue),
-            get: { .bool($0[keyPath: keyPath]) },
-            set: { model, value in if case .bool(let flag) = value { model[keyPath: keyPath] = flag } })
+            get: { [property = Property(keyPath)] in .bool(property.get($0)) },
+            set: { [property = Property(keyPath)] model, value in
+                if case .bool(let flag) = value { property.set(&model, flag) }
+            })
     }
 
     /// A time the service sets, RFC 3339 text.
@@ -105,8 +109,10 @@ public struct Attribute<Model>: Sendable {
     ) -> Attribute {
         Attribute(
             name: name, kind: .timestamp, access: access, field: .string(name),
-            get: { .string($0[keyPath: keyPath]) },
-            set: { model, value in if case .string(let text) = value { model[keyPath: keyPath] = text } })
+            get: { [property = Property(keyPath)] in .string(property.get($0)) },
+            set: { [property = Property(keyPath)] model, value in
+                if case .string(let text) = value { property.set(&model, text) }
+            })
     }
 
     /// A list of strings the service sets, such as roles; input schemas have no list fields.
@@ -116,9 +122,40 @@ public struct Attribute<Model>: Sendable {
         precondition(access != .input, "a list attribute cannot be client-written: \(name)")
         return Attribute(
             name: name, kind: .strings, access: access, field: .string(name),
-            get: { .array($0[keyPath: keyPath].map(JSONValue.string)) },
-            set: { model, value in
-                if case .array(let items) = value { model[keyPath: keyPath] = items.compactMap(\.stringValue) }
+            get: { [property = Property(keyPath)] in .array(property.get($0).map(JSONValue.string)) },
+            set: { [property = Property(keyPath)] model, value in
+                if case .array(let items) = value { property.set(&model, items.compactMap(\.stringValue)) }
             })
+    }
+}
+
+/// One property of a model, read and written through its byte offset when the key path names
+/// a stored property of a struct: a load or a store, where applying a key path costs a runtime
+/// projection (and a generic metadata lookup) of several hundred instructions, a dozen times
+/// per written resource. Any other key path is applied as it is.
+struct Property<Model, Value>: Sendable {
+    let keyPath: WritableKeyPath<Model, Value> & Sendable
+    let offset: Int?
+
+    init(_ keyPath: WritableKeyPath<Model, Value> & Sendable) {
+        self.keyPath = keyPath
+        offset = MemoryLayout<Model>.offset(of: keyPath)
+    }
+
+    func get(_ model: Model) -> Value {
+        guard let offset else { return model[keyPath: keyPath] }
+        return withUnsafePointer(to: model) { pointer in
+            UnsafeRawPointer(pointer).advanced(by: offset).assumingMemoryBound(to: Value.self).pointee
+        }
+    }
+
+    func set(_ model: inout Model, _ value: Value) {
+        guard let offset else {
+            model[keyPath: keyPath] = value
+            return
+        }
+        withUnsafeMutablePointer(to: &model) { pointer in
+            UnsafeMutableRawPointer(pointer).advanced(by: offset).assumingMemoryBound(to: Value.self).pointee = value
+        }
     }
 }

@@ -38,3 +38,13 @@ extension SQLValue: DatabaseValueConvertible {
         }
     }
 }
+
+extension StatementArguments {
+    /// Positional arguments of bound values. GRDB's initializer for a sequence of one
+    /// convertible type maps it with a key path, applied at run time (several hundred
+    /// instructions per value); this one goes through the existential initializer, a direct
+    /// call per value.
+    init(sqlValues values: [SQLValue]) {
+        self.init(values.map { $0 as (any DatabaseValueConvertible)? })
+    }
+}

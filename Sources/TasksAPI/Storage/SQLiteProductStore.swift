@@ -27,7 +27,7 @@ public struct SQLiteProductStore: ProductStore {
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: StatementArguments(columns + [.text(now), .text(now)]))
+            ).execute(arguments: StatementArguments(sqlValues: columns + [.text(now), .text(now)]))
             var product = fields.model
             product.id = db.lastInsertedRowID
             product.createdAt = now
@@ -94,7 +94,7 @@ public struct SQLiteProductStore: ProductStore {
                     """
             ).execute(
                 arguments: StatementArguments(
-                    Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)]))
+                    sqlValues: Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)]))
             changed.updatedAt = now
             return changed
         }

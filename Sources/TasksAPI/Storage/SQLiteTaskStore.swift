@@ -31,7 +31,8 @@ public struct SQLiteTaskStore: TaskStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                         """
                 ).execute(
-                    arguments: StatementArguments([SQLValue.integer(owner)] + columns + [.text(now), .text(now)]))
+                    arguments: StatementArguments(
+                        sqlValues: [SQLValue.integer(owner)] + columns + [.text(now), .text(now)]))
                 var task = fields.model
                 task.id = db.lastInsertedRowID
                 task.ownerID = owner
@@ -95,7 +96,9 @@ public struct SQLiteTaskStore: TaskStore {
                     """
             ).execute(
                 arguments: StatementArguments(
-                    columns + [.text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null]))
+                    sqlValues: columns + [
+                        .text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null,
+                    ]))
             guard db.changesCount == 1, let task = try Self.task(db, id: id, owner: owner) else {
                 throw try Self.failure(db, id: id, owner: owner)
             }
