@@ -176,6 +176,8 @@ public struct Worker {
         var releasedAt: Double?
         /// Order of last use: the least recently used are released first.
         var lastUsed = 0
+        /// Its request wrote, and its answer waits for the round's sync (``WriteSync``).
+        var awaitingSync = false
 
         init(_ connection: Connection) {
             self.connection = connection
@@ -184,8 +186,9 @@ public struct Worker {
 
         var fd: Int32 { connection.fd }
 
-        /// Whether nginx may still send on it and it is not `current`, the one being served.
-        func isOpen(besides current: Kept) -> Bool { self !== current && releasedAt == nil }
+        /// Whether nginx may still send on it and it is not `current`, the one being served,
+        /// nor one whose answer is held.
+        func isOpen(besides current: Kept) -> Bool { self !== current && releasedAt == nil && !awaitingSync }
     }
 
     /// The worker's mutable state: its connections, counters and exit reason.
@@ -204,6 +207,12 @@ public struct Worker {
         /// Set once the worker stops accepting.
         var exit: Exit?
         var scratch = [CChar](repeating: 0, count: 65536)
+        /// Answers to writes waiting for the round's sync, in the order served.
+        var held: [(connection: Kept, answer: HeldAnswer, peerKeeps: Bool, release: Bool)] = []
+        /// Answers held at most before the sync runs, so that none waits behind too many.
+        static let maxHeld = 8
+        /// The syncs the round's writes left (``WriteSync``).
+        let batch = WriteSync.Batch()
 
         init(worker: Worker, listenSocket: Int32, wake: Int32, idleRelease: IdleRelease?) {
             self.worker = worker
@@ -217,6 +226,10 @@ public struct Worker {
         var recycleDue: Bool { worker.maxRequests > 0 && served >= worker.maxRequests }
 
         func run() async -> Exit {
+            await WriteSync.$batch.withValue(batch) { await serveUntilExit() }
+        }
+
+        func serveUntilExit() async -> Exit {
             while true {
                 if Signals.takeReopenRequest() { LogFile.reopen(logger: logger) }
                 if exit == nil {
@@ -234,7 +247,10 @@ public struct Worker {
 
         func stopAccepting(_ reason: Exit) {
             exit = reason
-            for connection in kept where connection.releasedAt == nil { release(connection) }
+            // One whose answer is held is released once answered.
+            for connection in kept where connection.releasedAt == nil && !connection.awaitingSync {
+                release(connection)
+            }
         }
 
         /// Waits until the listening socket, a kept connection or the wake pipe is ready (or
@@ -271,6 +287,7 @@ public struct Worker {
             if accepting && exit == nil && !recycleDue && polled[1].revents != 0, let fresh = acceptOne() {
                 await serveNext(on: fresh)
             }
+            answerHeld()
             closeExpired()
         }
 
@@ -344,6 +361,17 @@ public struct Worker {
                     other.releasedAt = now
                 }
             }
+            if case .held(let answer) = outcome {
+                connection.awaitingSync = true
+                held.append((connection, answer, peerKeeps, release))
+                if held.count >= Self.maxHeld { answerHeld() }
+                return
+            }
+            settle(connection, outcome, peerKeeps: peerKeeps, release: release)
+        }
+
+        /// What follows an answer written on `connection`.
+        func settle(_ connection: Kept, _ outcome: Served, peerKeeps: Bool, release: Bool) {
             switch outcome {
             case .gone:
                 logger.debug("client went away before the response was written")
@@ -357,7 +385,37 @@ public struct Worker {
                     drop(connection, closing: false)
                 } else if release && connection.releasedAt == nil {
                     connection.releasedAt = Connection.monotonicNow()
+                } else if exit != nil && connection.releasedAt == nil {
+                    // The worker stopped accepting while the answer was held.
+                    self.release(connection)
                 }
+            case .held:
+                preconditionFailure("a held answer is settled once written")
+            }
+        }
+
+        /// Runs the sync the held answers wait for, once, then writes them. If it fails,
+        /// each gets a 500 instead: the writes are committed but may not survive a power loss.
+        func answerHeld() {
+            guard !held.isEmpty else { return }
+            var synced = true
+            do {
+                try batch.flush()
+            } catch {
+                synced = false
+                logger.error(
+                    "could not make committed writes durable; answering them 500",
+                    metadata: ["error": "\(error)", "requests": "\(held.count)"])
+            }
+            if held.count > 1 {
+                logger.debug("one sync made several writes durable", metadata: ["requests": "\(held.count)"])
+            }
+            let answers = held
+            held.removeAll(keepingCapacity: true)
+            for (connection, answer, peerKeeps, release) in answers {
+                connection.awaitingSync = false
+                let outcome = worker.answer(answer, synced: synced, on: connection.fcgx)
+                settle(connection, outcome, peerKeeps: peerKeeps, release: release)
             }
         }
 
@@ -410,6 +468,35 @@ public struct Worker {
         case answered(complete: Bool)
         /// The peer went away.
         case gone
+        /// The request wrote: its answer waits for the sync that makes the write durable.
+        case held(HeldAnswer)
+    }
+
+    /// An answer waiting for ``WriteSync/flush()``, and what to count once it is written.
+    struct HeldAnswer {
+        let response: [UInt8]
+        let requestID: String
+        /// The release record follows the response.
+        let releaseAfter: Bool
+        let complete: Bool
+        let routeRow: Int
+        let status: Int
+        let nanoseconds: UInt64
+    }
+
+    /// Writes a held answer, or a 500 when the sync failed, and counts it.
+    func answer(_ answer: HeldAnswer, synced: Bool, on fcgx: FCGXRequest) -> Served {
+        var bytes = answer.response
+        var status = answer.status
+        if !synced {
+            var failure = HTTPError(.internalServerError).response
+            failure.headers.add(name: "X-Request-Id", value: answer.requestID)
+            bytes = CGIResponse.encode(failure)
+            status = 500
+        }
+        let written = fcgx.respond(bytes, release: answer.releaseAfter)
+        monitor?.metrics.record(row: answer.routeRow, status: status, nanoseconds: answer.nanoseconds)
+        return written ? .answered(complete: answer.complete) : .gone
     }
 
     /// Answers the request libfcgi has begun. Nothing a client sends can make this trap.
@@ -454,7 +541,20 @@ public struct Worker {
         // bytes on a kept connection are the next request; a body too long for that ends
         // the connection.
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
-        let written = fcgx.respond(CGIResponse.encode(response), release: peerKeeps && (release || !complete))
+        let releaseAfter = peerKeeps && (release || !complete)
+        if WriteSync.batch?.takeRequest() == true {
+            // Written once the round's sync has made the write durable (Loop.answerHeld).
+            let status = Int(response.status.code)
+            let now = Scoreboard.now()
+            let nanoseconds = monitor.map { $0.slot.elapsed(now: now) } ?? 0
+            monitor?.slot.endRequest(status: status, now: now)
+            return .held(
+                HeldAnswer(
+                    response: CGIResponse.encode(response), requestID: request.id, releaseAfter: releaseAfter,
+                    complete: complete, routeRow: routeIndex ?? MetricsTable.unmatchedRow, status: status,
+                    nanoseconds: nanoseconds))
+        }
+        let written = fcgx.respond(CGIResponse.encode(response), release: releaseAfter)
         if let monitor {
             // Counted before the slot shows idle: a reader that sees every worker idle has
             // every answered request in the counters.

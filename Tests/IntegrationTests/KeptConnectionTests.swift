@@ -249,6 +249,29 @@ struct KeptConnectionTests {
         Self.expectNoWarnings(log)
     }
 
+    @Test(
+        "POSTs from more clients than workers: a round's writes share one sync, and every one is acknowledged and listed"
+    )
+    func roundSharesOneSync() throws {
+        var environment = AccountsTests.environment
+        environment["TESTING"] = "true"
+        environment["LOG_LEVEL"] = "debug"
+        let service = try LiveService.start(.master(workers: 1, arguments: []), environment: environment)
+        defer { service.stop() }
+        let token = try TasksTests.token(service, "grace")
+        let posts = Load(service, token: token, clients: 8)
+        defer { posts.stop() }
+        #expect(posts.waitFor(300))
+        posts.stop()
+        try posts.expectEveryPostAcknowledgedAndListed(service, token: token)
+        let log = service.log()
+        // One worker holds several of nginx's connections; the POSTs ready on them in one
+        // turn are answered after a single fsync of the WAL.
+        #expect(log.contains(#"msg="one sync made several writes durable""#))
+        #expect(!log.contains("level=error"))
+        Self.expectNoWarnings(log)
+    }
+
     @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")
     func killedWorkerLosesOnlyItsRequest() throws {
         var environment = AccountsTests.environment

@@ -1,5 +1,6 @@
 // The service's database connections: journal mode and durability level of each.
 
+import Flagon
 import Foundation
 import GRDB
 import Testing
@@ -101,6 +102,56 @@ struct DatabaseTests {
             }
             #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
             #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 0)
+        }
+    }
+
+    @Test("inside a write batch the writes wait for its flush, which syncs the WAL once for all of them")
+    func batchSyncsOnce() async throws {
+        WALSyncCounter.install()
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/app.sqlite"
+            let database = try Database(path: path)
+            try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+            let before = WALSyncCounter.syncs(of: path + "-wal")
+            let batch = WriteSync.Batch()
+            try WriteSync.$batch.withValue(batch) {
+                for n in 1...4 {
+                    try database.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (?)", arguments: [n]) }
+                    #expect(batch.takeRequest())
+                }
+                #expect(!batch.takeRequest())
+                // A read leaves nothing to wait for.
+                _ = try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") }
+                #expect(!batch.takeRequest())
+            }
+            #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
+            try batch.flush()
+            #expect(WALSyncCounter.syncs(of: path + "-wal") == before + 1)
+            // Nothing is left to sync; outside a batch a write syncs at once again.
+            try batch.flush()
+            #expect(WALSyncCounter.syncs(of: path + "-wal") == before + 1)
+            try database.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (5)") }
+            #expect(WALSyncCounter.syncs(of: path + "-wal") == before + 2)
+            #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 5)
+        }
+    }
+
+    @Test("a write that throws inside a batch leaves nothing to wait for")
+    func failedWriteInBatch() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try Database(path: folder + "/app.sqlite")
+            try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+            let batch = WriteSync.Batch()
+            struct Refused: Error {}
+            WriteSync.$batch.withValue(batch) {
+                #expect(throws: Refused.self) {
+                    try database.write { db in
+                        try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
+                        throw Refused()
+                    }
+                }
+            }
+            #expect(!batch.takeRequest())
         }
     }
 

@@ -1,5 +1,6 @@
 // The service's database: embedded SQLite (WAL, busy timeout) or PostgreSQL, and its migrations.
 
+import Flagon
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -66,10 +67,13 @@ public final class Database: Sendable {
     }
 
     /// Runs `updates` in one write transaction of the SQLite connection (GRDB's `write`) and,
-    /// with ``SQLiteDurability/full``, returns only once the commit is on disk.
+    /// with ``SQLiteDurability/full``, makes sure nothing answers the write before its commit
+    /// is on disk: it syncs before returning, or, inside a ``WriteSync/batch`` (a FastCGI
+    /// worker's), leaves the sync to the batch, which runs it before any answer of the round
+    /// of requests the worker served.
     ///
     /// The connection commits at `synchronous = NORMAL`: SQLite appends the transaction to the
-    /// WAL and releases the write lock without an fsync. The WAL is then synced here, on this
+    /// WAL and releases the write lock without an fsync. The WAL is then synced on this
     /// connection's own WAL file handle, with no lock held. Another worker can commit while
     /// this one waits for the disk, and one fsync covers every commit written before it, so
     /// concurrent writers share fsyncs (group commit) instead of queueing behind each other's,
@@ -87,7 +91,9 @@ public final class Database: Sendable {
     /// of a request does: GRDB's `inTransaction` prepares both again for each transaction
     /// (about 10,000 instructions per write).
     func write<T>(_ updates: (GRDB.Database) throws -> T) throws -> T {
-        try queue.writeWithoutTransaction { db in
+        // Read here, in the request's task: GRDB may run the closure on its queue's thread.
+        let batch = WriteSync.batch
+        return try queue.writeWithoutTransaction { db in
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             let value: T
             do {
@@ -100,22 +106,37 @@ public final class Database: Sendable {
                 if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
-            if durability == .full { try Self.syncWAL(db) }
+            if durability == .full {
+                let file = try WALFile(db)
+                if let batch { batch.keep { try file.sync() } } else { try file.sync() }
+            }
             return value
         }
     }
 
-    /// fsyncs the WAL through SQLite's own handle (`SQLITE_FCNTL_JOURNAL_POINTER`): the
-    /// file the connection wrote, even if the path was replaced, and its folder too the
-    /// first time after the WAL was created, as SQLite's own syncs do.
-    static func syncWAL(_ db: GRDB.Database) throws {
-        var file: UnsafeMutablePointer<sqlite3_file>?
-        let found = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file)
-        guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else {
-            throw DatabaseSyncError(code: found)
+    /// The WAL of a connection, as SQLite's own file handle
+    /// (`SQLITE_FCNTL_JOURNAL_POINTER`): the file the connection wrote, even if the path was
+    /// replaced. It stays open as long as the connection.
+    struct WALFile: @unchecked Sendable {
+        let file: UnsafeMutablePointer<sqlite3_file>
+        let xSync: @convention(c) (UnsafeMutablePointer<sqlite3_file>?, Int32) -> Int32
+
+        init(_ db: GRDB.Database) throws {
+            var file: UnsafeMutablePointer<sqlite3_file>?
+            let found = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file)
+            guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else {
+                throw DatabaseSyncError(code: found)
+            }
+            self.file = file
+            xSync = sync
         }
-        let synced = sync(file, SQLITE_SYNC_NORMAL)
-        guard synced == SQLITE_OK else { throw DatabaseSyncError(code: synced) }
+
+        /// fsyncs the WAL, and its folder too the first time after the WAL was created, as
+        /// SQLite's own syncs do.
+        func sync() throws {
+            let synced = xSync(file, SQLITE_SYNC_NORMAL)
+            guard synced == SQLITE_OK else { throw DatabaseSyncError(code: synced) }
+        }
     }
 
     /// SQLite's busy handler for the service's connections: waits `lockWait(tries:)` and
