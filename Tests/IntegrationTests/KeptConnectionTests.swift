@@ -272,6 +272,31 @@ struct KeptConnectionTests {
         Self.expectNoWarnings(log)
     }
 
+    @Test("a write whose sync fails is answered 500 with its request id and an error logged; the worker serves on")
+    func failedSyncAnswers500() throws {
+        var environment = AccountsTests.environment
+        environment["TESTING"] = "true"
+        let service = try LiveService.start(.master(workers: 1, arguments: []), environment: environment)
+        defer { service.stop() }
+        let failed = try service.client.send("POST", "/_testing/unsynced-write", body: [])
+        #expect(failed.status == 500)
+        #expect(failed.json?["error"] as? String != nil, "\(failed.text)")
+        #expect(!failed.text.contains("sync failure"))
+        let id = try #require(failed.header("X-Request-Id"))
+        #expect(!id.isEmpty)
+        // The same worker answers what follows, writes included.
+        #expect(try service.client.get("/api/hello").status == 200)
+        let token = try TasksTests.token(service, "heidi")
+        let created = try service.client.send(
+            "POST", "/api/tasks",
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+            body: Array(#"{"title": "after a failed sync"}"#.utf8))
+        #expect(created.status == 201)
+        let log = service.log()
+        #expect(log.contains(#"msg="could not make committed writes durable; answering them 500""#))
+        #expect(log.contains("the test's sync failure"))
+    }
+
     @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")
     func killedWorkerLosesOnlyItsRequest() throws {
         var environment = AccountsTests.environment

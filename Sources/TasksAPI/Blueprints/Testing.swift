@@ -11,6 +11,8 @@ extension Blueprints {
     /// `GET /_testing/headers` echoes the request's header fields.
     /// `GET /_testing/sleep?seconds=S` answers after S seconds (0 < S <= 30), the way a
     /// slow request would: the graceful stop and reload tests keep it in flight.
+    /// `POST /_testing/unsynced-write` answers 201 after leaving a sync that fails: the
+    /// worker must answer it 500 (the held-answer path of ``WriteSync``).
     /// `POST /_testing/allocate?mib=N` grows the worker by N MiB (1...256) that it never gives
     /// back, as a leak would: the RSS-limit recycling test pushes a worker over its limit.
     static func testing() -> Blueprint {
@@ -47,6 +49,20 @@ extension Blueprints {
             guard let block = malloc(mib << 20) else { throw HTTPError(.internalServerError) }
             memset(block, 1, mib << 20)
             return .json(["allocated_mib": .integer(Int64(mib))])
+        }
+        // A write whose sync fails: the worker holds its answer for the turn's sync, which
+        // throws, so it must answer 500 instead of this 201.
+        testing.post(
+            "/unsynced-write", name: "unsyncedWrite", operationId: "testingUnsyncedWrite",
+            summary: "Answer 201 for a write whose sync then fails (TESTING only)",
+            response: .created("Never sent: the failed sync turns it into a 500.", schema: JSONSchema.object([]))
+        ) { _ in
+            struct SyncFailed: Error, CustomStringConvertible {
+                var description: String { "the test's sync failure" }
+            }
+            guard let batch = WriteSync.batch else { throw HTTPError(.internalServerError) }
+            batch.keep { throw SyncFailed() }
+            return .json([:], status: .created)
         }
         // What the worker received, so tests can show what nginx strips before it.
         testing.get(
