@@ -164,8 +164,7 @@ enum CGIResponse {
             bound += field.name.utf8.count + field.value.utf8.count + 4
             if !hasLength && HTTPHeaders.namesMatch(field.name, "Content-Length") { hasLength = true }
         }
-        // The rate-limit fields' names and three numbers of at most 20 characters.
-        if rateLimit != nil { bound += 17 + 21 + 17 + 3 * (4 + 20) }
+        if rateLimit != nil { bound += RateLimitFields.maxEncodedCount }
         if !hasLength { bound += 16 + 20 + 2 }
         bound += 2 + response.body.count
         return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
@@ -254,12 +253,15 @@ enum CGIResponse {
         /// The rate limiter's three fields, written from their numbers: names known and digits
         /// need no sanitising.
         mutating func append(_ fields: RateLimitFields) {
-            append("X-RateLimit-Limit: ")
-            appendDecimal(Int(fields.limit))
-            append("\r\nX-RateLimit-Remaining: ")
-            appendDecimal(Int(fields.remaining))
-            append("\r\nX-RateLimit-Reset: ")
-            appendDecimal(Int(fields.reset))
+            appendField(RateLimitFields.limitNameText, fields.limit)
+            appendField(RateLimitFields.remainingNameText, fields.remaining)
+            appendField(RateLimitFields.resetNameText, fields.reset)
+        }
+
+        private mutating func appendField(_ name: StaticString, _ value: Int64) {
+            append(name)
+            append(": ")
+            length += DecimalText.write(value, to: base + length)
             append("\r\n")
         }
 

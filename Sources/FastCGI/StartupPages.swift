@@ -18,7 +18,8 @@ enum StartupPages {
     /// was not found (the resident set is then left as it is).
     @discardableResult
     static func dropExecutableCode() -> Bool {
-        guard let executable = executablePath(), let maps = readProcFile("/proc/self/maps") else { return false }
+        let executable = Master.currentExecutable()
+        guard let maps = readProcFile("/proc/self/maps") else { return false }
         var dropped = false
         for line in maps.split(separator: "\n") {
             // start-end perms offset device inode path
@@ -33,13 +34,6 @@ enum StartupPages {
             if madvise(address, Int(end - start), MADV_DONTNEED) == 0 { dropped = true }
         }
         return dropped
-    }
-
-    static func executablePath() -> Substring? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return Substring(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The text of a file of /proc, read to its end (its size says nothing: it is 0).

@@ -12,8 +12,8 @@ import Testing
 struct StartupPagesTests {
     /// Resident kB of this process's executable code mapping (/proc/self/smaps).
     static func residentCode() -> Int {
-        guard let executable = StartupPages.executablePath(), let smaps = StartupPages.readProcFile("/proc/self/smaps")
-        else { return -1 }
+        let executable = Master.currentExecutable()
+        guard let smaps = StartupPages.readProcFile("/proc/self/smaps") else { return -1 }
         var inCode = false
         var total = 0
         for line in smaps.split(separator: "\n") {
@@ -30,7 +30,7 @@ struct StartupPagesTests {
     @Test("the executable's code mapping is found and its resident pages dropped; the code runs on")
     func dropsCode() {
         let before = Self.residentCode()
-        #expect(before > 0, "no resident code mapping of \(StartupPages.executablePath() ?? "?")")
+        #expect(before > 0, "no resident code mapping of \(Master.currentExecutable())")
         #expect(StartupPages.dropExecutableCode())
         // Only the pages run since the drop (this function and what it calls) are back.
         let after = Self.residentCode()

@@ -85,7 +85,7 @@ struct DatabaseTests {
         }
     }
 
-    @Test("a write that throws rolls back and syncs nothing")
+    @Test("a write that throws rolls back and syncs nothing, nor leaves a batch anything to wait for")
     func failedWriteSyncsNothing() async throws {
         WALSyncCounter.install()
         try await withTemporaryDirectory { folder in
@@ -94,11 +94,17 @@ struct DatabaseTests {
             try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
             let before = WALSyncCounter.syncs(of: path + "-wal")
             struct Refused: Error {}
-            #expect(throws: Refused.self) {
-                try database.write { db in
-                    try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
-                    throw Refused()
+            // Alone, then inside a batch.
+            for batch in [nil, WriteSync.Batch()] {
+                WriteSync.$batch.withValue(batch) {
+                    #expect(throws: Refused.self) {
+                        try database.write { db in
+                            try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
+                            throw Refused()
+                        }
+                    }
                 }
+                #expect(batch?.takeRequest() != true)
             }
             #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
             #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 0)
@@ -133,25 +139,6 @@ struct DatabaseTests {
             try database.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (5)") }
             #expect(WALSyncCounter.syncs(of: path + "-wal") == before + 2)
             #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 5)
-        }
-    }
-
-    @Test("a write that throws inside a batch leaves nothing to wait for")
-    func failedWriteInBatch() async throws {
-        try await withTemporaryDirectory { folder in
-            let database = try Database(path: folder + "/app.sqlite")
-            try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
-            let batch = WriteSync.Batch()
-            struct Refused: Error {}
-            WriteSync.$batch.withValue(batch) {
-                #expect(throws: Refused.self) {
-                    try database.write { db in
-                        try db.execute(sql: "INSERT INTO probe (n) VALUES (1)")
-                        throw Refused()
-                    }
-                }
-            }
-            #expect(!batch.takeRequest())
         }
     }
 

@@ -68,23 +68,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     public mutating func remove(name: String) {
         if rateLimit != nil && RateLimitFields.isName(name) { storeRateLimitAsText() }
-        guard let position = rateLimit?.position else {
-            fields.removeAll { Self.namesMatch($0.name, name) }
-            return
-        }
         // The numeric fields stay where they were among the others.
-        var kept: [Element] = []
-        kept.reserveCapacity(Swift.max(fields.capacity, Self.initialCapacity))
-        var removedBefore = 0
-        for (index, field) in fields.enumerated() {
-            if Self.namesMatch(field.name, name) {
-                if index < position { removedBefore += 1 }
-            } else {
-                kept.append(field)
-            }
+        if let position = rateLimit?.position {
+            rateLimit?.position -= fields[..<position].count { Self.namesMatch($0.name, name) }
         }
-        fields = kept
-        rateLimit?.position = position - removedBefore
+        fields.removeAll { Self.namesMatch($0.name, name) }
     }
 
     /// Sets the rate-limit fields as numbers, replacing any of those names already present
@@ -157,10 +145,16 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 /// The rate limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
 /// fields, as numbers, and their place among a response's other fields.
 public struct RateLimitFields: Sendable, Equatable {
-    public static let limitName = "X-RateLimit-Limit"
-    public static let remainingName = "X-RateLimit-Remaining"
-    public static let resetName = "X-RateLimit-Reset"
+    /// The names as a response writer copies them; the `String`s below are made from these.
+    public static let limitNameText: StaticString = "X-RateLimit-Limit"
+    public static let remainingNameText: StaticString = "X-RateLimit-Remaining"
+    public static let resetNameText: StaticString = "X-RateLimit-Reset"
+    public static let limitName = limitNameText.description
+    public static let remainingName = remainingNameText.description
+    public static let resetName = resetNameText.description
     static let names = [limitName, remainingName, resetName]
+    /// The most bytes the three take in a response: each name, `: `, the digits and CRLF.
+    public static let maxEncodedCount = names.reduce(0) { $0 + $1.utf8.count + 4 + DecimalText.maxCount }
 
     public var limit: Int64
     public var remaining: Int64
@@ -175,15 +169,22 @@ public struct RateLimitFields: Sendable, Equatable {
     }
 
     static func isName(_ name: String) -> Bool {
-        let length = name.utf8.count
-        return (length == 17 || length == 21)
+        hasNameLength(name)
             && (HTTPHeaders.namesMatch(name, limitName) || HTTPHeaders.namesMatch(name, remainingName)
                 || HTTPHeaders.namesMatch(name, resetName))
     }
 
+    /// Whether `name` is as long as one of the three: most names are not, and are told apart
+    /// without comparing their bytes.
+    private static func hasNameLength(_ name: String) -> Bool {
+        let length = name.utf8.count
+        return length == limitNameText.utf8CodeUnitCount || length == remainingNameText.utf8CodeUnitCount
+            || length == resetNameText.utf8CodeUnitCount
+    }
+
     /// The text value of the field `name`, nil if it is not one of the three.
     func value(of name: String) -> String? {
-        guard name.utf8.count == 17 || name.utf8.count == 21 else { return nil }
+        guard Self.hasNameLength(name) else { return nil }
         if HTTPHeaders.namesMatch(name, Self.limitName) { return String(limit) }
         if HTTPHeaders.namesMatch(name, Self.remainingName) { return String(remaining) }
         if HTTPHeaders.namesMatch(name, Self.resetName) { return String(reset) }
