@@ -351,7 +351,7 @@ public struct Worker {
             let release =
                 !peerKeeps || connection.releasedAt != nil || exit != nil || recycleDue || worker.keptConnections == 0
             let outcome = await worker.serve(
-                connection.fcgx, peerKeeps: peerKeeps, release: release, scratch: &scratch)
+                connection.fcgx, peerKeeps: peerKeeps, release: release, batch: batch, scratch: &scratch)
             if let released = idleRelease?.end(), !released.isEmpty {
                 logger.debug(
                     "released idle FastCGI connections while a request ran",
@@ -501,8 +501,11 @@ public struct Worker {
 
     /// Answers the request libfcgi has begun. Nothing a client sends can make this trap.
     /// With `release`, or when the request's input was not read to its end, a peer that
-    /// keeps connections gets the release record after the response.
-    func serve(_ fcgx: FCGXRequest, peerKeeps: Bool, release: Bool, scratch: inout [CChar]) async -> Served {
+    /// keeps connections gets the release record after the response. A request that left a
+    /// sync in `batch` (the loop's, which is also the task's ``WriteSync/batch``) is held.
+    func serve(
+        _ fcgx: FCGXRequest, peerKeeps: Bool, release: Bool, batch: WriteSync.Batch, scratch: inout [CChar]
+    ) async -> Served {
         var decoder = CGIRequest.Decoder()
         fcgx.forEachParam { decoder.take(name: $0, value: $1) }
         var (request, declaredLength) = decoder.finish()
@@ -542,7 +545,7 @@ public struct Worker {
         // the connection.
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
         let releaseAfter = peerKeeps && (release || !complete)
-        if WriteSync.batch?.takeRequest() == true {
+        if batch.takeRequest() {
             // Written once the round's sync has made the write durable (Loop.answerHeld).
             let status = Int(response.status.code)
             let now = Scoreboard.now()

@@ -21,41 +21,33 @@ public enum WriteSync {
 
     /// The syncs kept for one round of answers.
     public final class Batch: Sendable {
-        private struct State: Sendable {
-            var pending: Sync?
-            var requested = false
-        }
-
-        private let state = Mutex(State())
+        private let pending = Mutex<Sync?>(nil)
+        /// Set by ``keep(_:)``; asked after every request, so an atomic rather than the lock.
+        private let requested = Atomic<Bool>(false)
 
         public init() {}
 
         /// Keeps `sync` for ``flush()``. It replaces the one kept before: it covers the same
         /// commits and more.
         public func keep(_ sync: @escaping Sync) {
-            state.withLock { state in
-                state.pending = sync
-                state.requested = true
-            }
+            pending.withLock { $0 = sync }
+            requested.store(true, ordering: .releasing)
         }
 
         /// Whether a sync was kept since the last call: the request just served wrote, and its
         /// answer must wait for ``flush()``.
         public func takeRequest() -> Bool {
-            state.withLock { state in
-                defer { state.requested = false }
-                return state.requested
-            }
+            requested.exchange(false, ordering: .acquiringAndReleasing)
         }
 
         /// Runs the sync kept, if any, once.
         /// - Throws: the sync's error: the writes it covers are committed but may not be durable.
         public func flush() throws {
-            let pending = state.withLock { state in
-                defer { state.pending = nil }
-                return state.pending
+            let sync = pending.withLock { pending in
+                defer { pending = nil }
+                return pending
             }
-            try pending?()
+            try sync?()
         }
     }
 }
