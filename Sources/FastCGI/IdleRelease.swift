@@ -63,21 +63,11 @@ final class IdleRelease: @unchecked Sendable {
         var fds: [Int32] = [0, 0]
         guard chr_pipe_cloexec(&fds) == 0 else { return nil }
         release.wake = (fds[0], fds[1])
-        let box = Unmanaged.passRetained(release).toOpaque()
-        var handle = pthread_t()
-        let result = pthread_create(
-            &handle, nil,
-            { argument in
-                Unmanaged<IdleRelease>.fromOpaque(argument!).takeRetainedValue().watch()
-                return nil
-            }, box)
-        guard result == 0 else {
-            Unmanaged<IdleRelease>.fromOpaque(box).release()
+        guard startDetachedThread({ release.watch() }) else {
             close(fds[0])
             close(fds[1])
             return nil
         }
-        pthread_detach(handle)
         return release
     }
 

@@ -207,12 +207,18 @@ public struct Worker {
         /// Set once the worker stops accepting.
         var exit: Exit?
         var scratch = [CChar](repeating: 0, count: 65536)
-        /// Answers to writes waiting for the round's sync, in the order served.
-        var held: [(connection: Kept, answer: HeldAnswer, peerKeeps: Bool, release: Bool)] = []
-        /// Answers held at most before the sync runs, so that none waits behind too many.
-        static let maxHeld = 8
+        /// Answers to writes waiting for a sync, in the order served, each with the generation
+        /// of the sync handed to ``syncThread`` that covers it (0: not handed over yet).
+        var held: [Held] = []
+        /// Answers held at most: past it the worker waits for the disk before it serves more.
+        static let maxHeld = 32
         /// The syncs the round's writes left (``WriteSync``).
         let batch = WriteSync.Batch()
+        /// Runs the syncs while the worker serves; started at the first held answer. Nil if it
+        /// could not start: the worker then runs each round's sync itself.
+        lazy var syncThread: SyncThread? = SyncThread.start()
+        /// The generation of the last sync handed over.
+        var generation: UInt64 = 0
 
         init(worker: Worker, listenSocket: Int32, wake: Int32, idleRelease: IdleRelease?) {
             self.worker = worker
@@ -261,6 +267,11 @@ public struct Worker {
             polled.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
             let accepting = exit == nil
             if accepting { polled.append(pollfd(fd: listenSocket, events: Int16(POLLIN), revents: 0)) }
+            let syncing = held.contains { $0.generation != 0 }
+            let finished = polled.count
+            if syncing, let syncThread {
+                polled.append(pollfd(fd: syncThread.finishedDescriptor, events: Int16(POLLIN), revents: 0))
+            }
             let first = polled.count
             let watched = kept
             for connection in watched { polled.append(pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)) }
@@ -279,6 +290,7 @@ public struct Worker {
             let ready = cfastcgi_poll_with_mask(&polled, nfds_t(polled.count), timeout, &waitMask)
             if ready < 0 { return }
             if polled[0].revents != 0 { Signals.drainWakePipe(wake) }
+            if syncing && polled[finished].revents != 0 { answerSynced() }
 
             for (index, connection) in watched.enumerated() where polled[first + index].revents != 0 {
                 guard kept.contains(where: { $0 === connection }) else { continue }
@@ -287,7 +299,7 @@ public struct Worker {
             if accepting && exit == nil && !recycleDue && polled[1].revents != 0, let fresh = acceptOne() {
                 await serveNext(on: fresh)
             }
-            answerHeld()
+            handOverHeld()
             closeExpired()
         }
 
@@ -363,8 +375,8 @@ public struct Worker {
             }
             if case .held(let answer) = outcome {
                 connection.awaitingSync = true
-                held.append((connection, answer, peerKeeps, release))
-                if held.count >= Self.maxHeld { answerHeld() }
+                held.append(Held(connection: connection, answer: answer, peerKeeps: peerKeeps, release: release))
+                if held.count >= Self.maxHeld { waitForHeld() }
                 return
             }
             settle(connection, outcome, peerKeeps: peerKeeps, release: release)
@@ -394,28 +406,65 @@ public struct Worker {
             }
         }
 
-        /// Runs the sync the held answers wait for, once, then writes them. If it fails,
-        /// each gets a 500 instead: the writes are committed but may not survive a power loss.
+        /// At the end of a turn: hands the sync that the turn's new held answers wait for to
+        /// the sync thread, which runs it while the worker serves on; without the thread, runs
+        /// it here and writes every held answer.
+        func handOverHeld() {
+            guard held.contains(where: { $0.generation == 0 }) else { return }
+            guard let syncThread else { return answerHeld() }
+            generation += 1
+            for index in held.indices where held[index].generation == 0 { held[index].generation = generation }
+            // A held answer always left a sync; nothing to wait for otherwise.
+            guard let sync = batch.takePending() else { return write(held.filter { $0.generation == generation }) }
+            syncThread.submit(sync, generation: generation)
+        }
+
+        /// Writes the held answers that the finished syncs cover.
+        func answerSynced() {
+            guard let syncThread else { return }
+            for finished in syncThread.takeFinished() {
+                let covered = { (held: Held) in held.generation != 0 && held.generation <= finished.generation }
+                let answers = held.filter(covered)
+                held.removeAll(where: covered)
+                write(answers, failure: finished.error)
+            }
+        }
+
+        /// Too many answers are held: waits for the disk until fewer are.
+        func waitForHeld() {
+            guard let syncThread else { return answerHeld() }
+            handOverHeld()
+            while held.count >= Self.maxHeld {
+                syncThread.waitForFinished()
+                answerSynced()
+            }
+        }
+
+        /// Runs the sync the held answers wait for, once, here, then writes them.
         func answerHeld() {
             guard !held.isEmpty else { return }
-            var synced = true
-            do {
-                try batch.flush()
-            } catch {
-                synced = false
-                logger.error(
-                    "could not make committed writes durable; answering them 500",
-                    metadata: ["error": "\(error)", "requests": "\(held.count)"])
-            }
-            if held.count > 1 {
-                logger.debug("one sync made several writes durable", metadata: ["requests": "\(held.count)"])
-            }
+            var failure: (any Error)?
+            do { try batch.flush() } catch { failure = error }
             let answers = held
             held.removeAll(keepingCapacity: true)
-            for (connection, answer, peerKeeps, release) in answers {
-                connection.awaitingSync = false
-                let outcome = worker.answer(answer, synced: synced, on: connection.fcgx)
-                settle(connection, outcome, peerKeeps: peerKeeps, release: release)
+            write(answers, failure: failure)
+        }
+
+        /// Writes held answers whose sync has run. If it failed (`failure`), each gets a 500
+        /// instead: the writes are committed but may not survive a power loss.
+        func write(_ answers: [Held], failure: (any Error)? = nil) {
+            guard !answers.isEmpty else { return }
+            if let failure {
+                logger.error(
+                    "could not make committed writes durable; answering them 500",
+                    metadata: ["error": "\(failure)", "requests": "\(answers.count)"])
+            } else if answers.count > 1 {
+                logger.debug("one sync made several writes durable", metadata: ["requests": "\(answers.count)"])
+            }
+            for held in answers {
+                held.connection.awaitingSync = false
+                let outcome = worker.answer(held.answer, synced: failure == nil, on: held.connection.fcgx)
+                settle(held.connection, outcome, peerKeeps: held.peerKeeps, release: held.release)
             }
         }
 
@@ -459,6 +508,16 @@ public struct Worker {
             if closing && connection.fcgx.connection >= 0 { close(connection.fd) }
             kept.removeAll { $0 === connection }
         }
+    }
+
+    /// An answer held for a sync, and what settles its connection once written.
+    struct Held {
+        let connection: Kept
+        let answer: HeldAnswer
+        let peerKeeps: Bool
+        let release: Bool
+        /// The sync handed to the sync thread that covers it; 0 until handed over.
+        var generation: UInt64 = 0
     }
 
     /// What became of a request once answered.

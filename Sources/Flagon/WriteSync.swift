@@ -9,7 +9,8 @@ import Synchronization
 /// The FastCGI worker serves its requests inside a batch: it serves the requests that are
 /// ready on its connections in turn, keeps the answers of those that wrote
 /// (``Batch/takeRequest()``), and after the round runs the last sync kept, once, for all of
-/// them (``Batch/flush()``), before writing any of those answers. One sync covers every commit
+/// them (``Batch/flush()``, or on its sync thread, ``Batch/takePending()``), before writing
+/// any of those answers. One sync covers every commit
 /// written before it to the same file, so a round of N writes costs one fsync instead of N,
 /// and no answer leaves before its write is durable.
 public enum WriteSync {
@@ -40,14 +41,18 @@ public enum WriteSync {
             requested.exchange(false, ordering: .acquiringAndReleasing)
         }
 
-        /// Runs the sync kept, if any, once.
-        /// - Throws: the sync's error: the writes it covers are committed but may not be durable.
-        public func flush() throws {
-            let sync = pending.withLock { pending in
+        /// The sync kept since the last call, if any, to run elsewhere (a worker's sync thread).
+        public func takePending() -> Sync? {
+            pending.withLock { pending in
                 defer { pending = nil }
                 return pending
             }
-            try sync?()
+        }
+
+        /// Runs the sync kept, if any, once.
+        /// - Throws: the sync's error: the writes it covers are committed but may not be durable.
+        public func flush() throws {
+            try takePending()?()
         }
     }
 }

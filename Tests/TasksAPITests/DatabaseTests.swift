@@ -61,6 +61,10 @@ struct DatabaseTests {
             try waiter.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (2)") }
             let values = try waiter.queue.read { db in try Int.fetchAll(db, sql: "SELECT n FROM probe ORDER BY n") }
             #expect(values == [1, 2])
+            // The lock the writers wait on is the owner's only.
+            var status = stat()
+            #expect(stat(path + ".write-lock", &status) == 0)
+            #expect(status.st_mode & 0o777 == 0o600)
         }
     }
 
@@ -108,6 +112,27 @@ struct DatabaseTests {
             }
             #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
             #expect(try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM probe") } == 0)
+        }
+    }
+
+    @Test("a connection's first write syncs at once even inside a batch: SQLite's first WAL sync also syncs the folder")
+    func firstWriteSyncsAtOnce() async throws {
+        WALSyncCounter.install()
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/app.sqlite"
+            let database = try Database(path: path)
+            let batch = WriteSync.Batch()
+            try WriteSync.$batch.withValue(batch) {
+                try database.write { db in try db.execute(sql: "CREATE TABLE probe (n INTEGER)") }
+                #expect(!batch.takeRequest())
+                #expect(WALSyncCounter.syncs(of: path + "-wal") >= 1)
+                let before = WALSyncCounter.syncs(of: path + "-wal")
+                try database.write { db in try db.execute(sql: "INSERT INTO probe (n) VALUES (1)") }
+                #expect(batch.takeRequest())
+                #expect(WALSyncCounter.syncs(of: path + "-wal") == before)
+                try batch.takePending()?()
+                #expect(WALSyncCounter.syncs(of: path + "-wal") == before + 1)
+            }
         }
     }
 

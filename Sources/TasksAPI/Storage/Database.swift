@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Logging
+import Synchronization
 
 /// The service's database, one connection per worker process: SQLite by default, or
 /// PostgreSQL when `DATABASE_URL` names one (then ``postgres`` is set).
@@ -19,6 +20,12 @@ public final class Database: Sendable {
     public let durability: SQLiteDurability
     /// The PostgreSQL database, nil for SQLite.
     public let postgres: PostgresDatabase?
+    /// Serialises this service's writers across processes; nil without its file, or with
+    /// PostgreSQL.
+    private let writeLock: WriteLock?
+    /// Whether the connection's WAL was synced once on the connection's own thread: SQLite's
+    /// first sync of a WAL file also syncs its folder, and changes the file's flags to say so.
+    private let walSyncedOnce = Atomic<Bool>(false)
 
     /// The SQLite connection; only SQLite stores use it.
     var queue: DatabaseQueue {
@@ -45,6 +52,7 @@ public final class Database: Sendable {
         // (README, Durability).
         sqliteQueue = try Self.openQueue(
             path: path, configuration: configuration, synchronous: .normal, logger: logger)
+        writeLock = WriteLock(databasePath: path)
         postgres = nil
     }
 
@@ -55,6 +63,7 @@ public final class Database: Sendable {
         sqliteQueue = nil
         durability = .full
         postgres = database
+        writeLock = nil
     }
 
     /// An empty private in-memory database, for an application built only to describe its
@@ -64,6 +73,7 @@ public final class Database: Sendable {
         sqliteQueue = try DatabaseQueue()
         durability = .normal
         postgres = nil
+        writeLock = nil
     }
 
     /// Runs `updates` in one write transaction of the SQLite connection (GRDB's `write`) and,
@@ -90,10 +100,20 @@ public final class Database: Sendable {
     /// `BEGIN IMMEDIATE` and `COMMIT` come from the statement cache, as every other statement
     /// of a request does: GRDB's `inTransaction` prepares both again for each transaction
     /// (about 10,000 instructions per write).
+    ///
+    /// Writers of other processes are waited for on ``WriteLock``, in the kernel, rather than
+    /// in SQLite's busy handler.
+    ///
+    /// A batch may run the sync on another thread (a worker's sync thread) while this
+    /// connection goes on. SQLite's unix VFS syncs a WAL with `fdatasync` on the descriptor it
+    /// holds for as long as the connection is open; only its first sync, which also syncs the
+    /// folder, changes the file's state, and it runs here, on the connection's thread.
     func write<T>(_ updates: (GRDB.Database) throws -> T) throws -> T {
         // Read here, in the request's task: GRDB may run the closure on its queue's thread.
         let batch = WriteSync.batch
         return try queue.writeWithoutTransaction { db in
+            _ = writeLock?.lock()
+            defer { writeLock?.unlock() }
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             let value: T
             do {
@@ -108,7 +128,12 @@ public final class Database: Sendable {
             }
             if durability == .full {
                 let file = try WALFile(db)
-                if let batch { batch.keep { try file.sync() } } else { try file.sync() }
+                if let batch, walSyncedOnce.load(ordering: .acquiring) {
+                    batch.keep { try file.sync() }
+                } else {
+                    try file.sync()
+                    walSyncedOnce.store(true, ordering: .releasing)
+                }
             }
             return value
         }
