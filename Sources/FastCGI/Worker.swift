@@ -605,7 +605,7 @@ public struct Worker {
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
         let releaseAfter = peerKeeps && (release || !complete)
         if batch.takeRequest() {
-            // Written once the round's sync has made the write durable (Loop.answerHeld).
+            // Written once the round's sync has made the write durable (Loop.handOverHeld).
             let status = Int(response.status.code)
             let now = Scoreboard.now()
             let nanoseconds = monitor.map { $0.slot.elapsed(now: now) } ?? 0

@@ -10,9 +10,9 @@ import Synchronization
 /// ready on its connections in turn, keeps the answers of those that wrote
 /// (``Batch/takeRequest()``), and after the round runs the last sync kept, once, for all of
 /// them (``Batch/flush()``, or on its sync thread, ``Batch/takePending()``), before writing
-/// any of those answers. One sync covers every commit
-/// written before it to the same file, so a round of N writes costs one fsync instead of N,
-/// and no answer leaves before its write is durable.
+/// any of those answers. One sync covers every commit written before it to the same file, so
+/// a round of N writes costs one fsync instead of N, and no answer leaves before its write is
+/// durable.
 public enum WriteSync {
     /// A sync to run; it throws when the data may not be durable.
     public typealias Sync = @Sendable () throws -> Void
