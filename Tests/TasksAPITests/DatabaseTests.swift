@@ -115,6 +115,43 @@ struct DatabaseTests {
         }
     }
 
+    @Test("a statement run with bound values stores each exactly: empty and NUL-holding texts, integers, reals, NULL")
+    func runBindsValues() async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try Database(path: folder + "/app.sqlite")
+            let values: [SQLValue] = [
+                .text(""), .text("a\u{0}b"), .text("été 😀"), .integer(Int64.min), .real(2.5), .null,
+            ]
+            try database.write { db in
+                try db.execute(sql: "CREATE TABLE probe (a, b, c, d, e, f)")
+                try db.cachedStatement(sql: "INSERT INTO probe VALUES (?, ?, ?, ?, ?, ?)").run(values)
+                // The statement is reset and its bindings cleared: it runs again with others.
+                try db.cachedStatement(sql: "INSERT INTO probe VALUES (?, ?, ?, ?, ?, ?)").run([
+                    .integer(7), .text("a\u{0}b"), .null, .real(2.5), .text("x"), .text(""),
+                ])
+            }
+            let rows = try database.queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM probe ORDER BY rowid") }
+            #expect(rows.count == 2)
+            // GRDB reads text up to its first NUL: that column is compared by its bytes.
+            let readable = ["a", "c", "d", "e", "f"]
+            #expect(readable.map { rows[0].value($0) } == [values[0]] + values[2...])
+            #expect(readable.map { rows[1].value($0) } == [.integer(7), .null, .real(2.5), .text("x"), .text("")])
+            #expect(
+                try database.queue.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM probe WHERE hex(b) = '610062'")
+                } == 2)
+            // An error carries SQLite's extended code, as GRDB's own would.
+            let failure = #expect(throws: DatabaseError.self) {
+                try database.write { db in
+                    try db.execute(sql: "CREATE TABLE unique_probe (n INTEGER UNIQUE)")
+                    try db.cachedStatement(sql: "INSERT INTO unique_probe VALUES (?)").run([.integer(1)])
+                    try db.cachedStatement(sql: "INSERT INTO unique_probe VALUES (?)").run([.integer(1)])
+                }
+            }
+            #expect(failure?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE)
+        }
+    }
+
     @Test("a connection's first write syncs at once even inside a batch: SQLite's first WAL sync also syncs the folder")
     func firstWriteSyncsAtOnce() async throws {
         WALSyncCounter.install()

@@ -48,6 +48,29 @@ struct StorageBackendsTests {
     }
 
     @Test(
+        "a task for an account that no longer exists is refused as ownerNotFound, and nothing is stored",
+        arguments: Backend.allCases)
+    func createForMissingOwner(backend: Backend) async throws {
+        try await withTemporaryDirectory { folder in
+            let database = try backend.migratedDatabase(folder: folder)
+            let stores = Stores(database: database)
+            let owner = try stores.accounts.createUser(username: "carol", passwordHash: "x", roles: []).id
+            #expect(
+                throws: TaskError.ownerNotFound,
+                performing: {
+                    try stores.tasks.create(owner: owner + 1, fields: TaskItem.resource.input(["title": "orphan"]))
+                })
+            let task = try stores.tasks.create(
+                owner: owner, fields: TaskItem.resource.input(["title": "kept", "description": ""]))
+            #expect(task.title == "kept")
+            let listed = try stores.tasks.tasks(
+                owner: owner, filter: TaskFilter(), sort: .createdAt, offset: 0, limit: 10)
+            #expect(listed.total == 1)
+            #expect(listed.tasks.first?.description == "")
+        }
+    }
+
+    @Test(
         "ties in created_at and priority are broken by id, newest first under -created_at", arguments: Backend.allCases)
     func orderingAndTieBreaks(backend: Backend) async throws {
         try await withTemporaryDirectory { folder in

@@ -9,16 +9,24 @@ import Testing
 
 @testable import TasksAPI
 
-/// Counts the transactions committed on one connection, and the rows they changed.
+/// Counts the transactions committed on one connection, and the rows they changed: SQLite's
+/// count of changed rows at each commit (`sqlite3_total_changes`). The stores run their writes
+/// through SQLite's C API (`Statement.run`), which GRDB's change events do not see.
 private final class CommitCounter: TransactionObserver, Sendable {
-    private let counts = Mutex<(commits: Int, changes: Int)>((0, 0))
+    private let counts = Mutex<(commits: Int, changes: Int64)>((0, 0))
 
     var commits: Int { counts.withLock { $0.commits } }
-    var changes: Int { counts.withLock { $0.changes } }
+    var changes: Int64 { counts.withLock { $0.changes } }
 
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
-    func databaseDidChange(with event: DatabaseEvent) { counts.withLock { $0.changes += 1 } }
-    func databaseDidCommit(_ db: GRDB.Database) { counts.withLock { $0.commits += 1 } }
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: GRDB.Database) {
+        let total = sqlite3_total_changes64(db.sqliteConnection)
+        counts.withLock {
+            $0.commits += 1
+            $0.changes = total
+        }
+    }
     func databaseDidRollback(_ db: GRDB.Database) {}
 }
 

@@ -27,7 +27,7 @@ public struct SQLiteProductStore: ProductStore {
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: StatementArguments(sqlValues: columns + [.text(now), .text(now)]))
+            ).run(columns + [.text(now), .text(now)])
             var product = fields.model
             product.id = db.lastInsertedRowID
             product.createdAt = now
@@ -92,9 +92,7 @@ public struct SQLiteProductStore: ProductStore {
                         updated_at = ?
                     WHERE id = ?
                     """
-            ).execute(
-                arguments: StatementArguments(
-                    sqlValues: Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)]))
+            ).run(Product.writableColumns(changed).map(\.value) + [.text(now), .integer(id)])
             changed.updatedAt = now
             return changed
         }

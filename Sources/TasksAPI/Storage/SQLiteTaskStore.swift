@@ -30,9 +30,7 @@ public struct SQLiteTaskStore: TaskStore {
                         INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
                         VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                         """
-                ).execute(
-                    arguments: StatementArguments(
-                        sqlValues: [SQLValue.integer(owner)] + columns + [.text(now), .text(now)]))
+                ).run([SQLValue.integer(owner)] + columns + [.text(now), .text(now)])
                 var task = fields.model
                 task.id = db.lastInsertedRowID
                 task.ownerID = owner
@@ -94,11 +92,7 @@ public struct SQLiteTaskStore: TaskStore {
                         updated_at = ?, version = version + 1
                     WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)
                     """
-            ).execute(
-                arguments: StatementArguments(
-                    sqlValues: columns + [
-                        .text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null,
-                    ]))
+            ).run(columns + [.text(now), .integer(id), .integer(owner), version.map(SQLValue.integer) ?? .null])
             guard db.changesCount == 1, let task = try Self.task(db, id: id, owner: owner) else {
                 throw try Self.failure(db, id: id, owner: owner)
             }
