@@ -56,8 +56,7 @@ struct SharedCountersTests {
         // The new workers map the master's memfd once they have started.
         for pid in service.workerPIDs() {
             let mapped = Processes.waitUntil(seconds: 20) {
-                let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
-                return maps.contains("memfd:tasks-api-host-region")
+                Processes.procText(pid, "maps")?.contains("memfd:tasks-api-host-region") ?? false
             }
             #expect(mapped, "worker \(pid)")
         }

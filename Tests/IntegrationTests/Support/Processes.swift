@@ -47,6 +47,15 @@ enum Processes {
         }.sorted()
     }
 
+    /// The whole text of `/proc/PID/<name>`. Its size reads as 0, and `String(contentsOfFile:)`
+    /// then returns only the first 4 KiB: a long `maps` loses its end.
+    static func procText(_ pid: pid_t, _ name: String) -> String? {
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/\(name)") else { return nil }
+        defer { try? file.close() }
+        guard let data = try? file.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// State letter and parent PID from /proc/PID/stat.
     static func stat(_ pid: pid_t) -> (state: Character, ppid: pid_t)? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
