@@ -92,8 +92,7 @@ final class SyncThread: @unchecked Sendable {
 
     /// The syncs finished since the last call, oldest first.
     func takeFinished() -> [Finished] {
-        var drained = [UInt8](repeating: 0, count: 64)
-        while read(finishedPipe.read, &drained, drained.count) > 0 {}
+        Signals.drainWakePipe(finishedPipe.read)
         let finished = state.withLock { state -> [Finished] in
             guard !state.finished.isEmpty else { return [] }
             if state.finished.last?.generation == state.requested { state.sync = nil }

@@ -415,7 +415,10 @@ public struct Worker {
             generation += 1
             for index in held.indices where held[index].generation == 0 { held[index].generation = generation }
             // A held answer always left a sync; nothing to wait for otherwise.
-            guard let sync = batch.takePending() else { return write(held.filter { $0.generation == generation }) }
+            guard let sync = batch.takePending() else {
+                let handedOver = generation
+                return write(takeHeld { $0.generation == handedOver })
+            }
             syncThread.submit(sync, generation: generation)
         }
 
@@ -423,11 +426,17 @@ public struct Worker {
         func answerSynced() {
             guard let syncThread else { return }
             for finished in syncThread.takeFinished() {
-                let covered = { (held: Held) in held.generation != 0 && held.generation <= finished.generation }
-                let answers = held.filter(covered)
-                held.removeAll(where: covered)
-                write(answers, failure: finished.error)
+                write(
+                    takeHeld { $0.generation != 0 && $0.generation <= finished.generation },
+                    failure: finished.error)
             }
+        }
+
+        /// Removes the held answers that `selected` picks, and returns them in order.
+        func takeHeld(where selected: (Held) -> Bool) -> [Held] {
+            let taken = held.filter(selected)
+            held.removeAll(where: selected)
+            return taken
         }
 
         /// Too many answers are held: waits for the disk until fewer are.
@@ -604,27 +613,25 @@ public struct Worker {
         // the connection.
         let complete = fcgx.discardInput(limit: 65536, scratch: &scratch)
         let releaseAfter = peerKeeps && (release || !complete)
+        let encoded = CGIResponse.encode(response)
+        let status = Int(response.status.code)
+        let routeRow = routeIndex ?? MetricsTable.unmatchedRow
         if batch.takeRequest() {
             // Written once the round's sync has made the write durable (Loop.handOverHeld).
-            let status = Int(response.status.code)
             let now = Scoreboard.now()
             let nanoseconds = monitor.map { $0.slot.elapsed(now: now) } ?? 0
             monitor?.slot.endRequest(status: status, now: now)
             return .held(
                 HeldAnswer(
-                    response: CGIResponse.encode(response), requestID: request.id, releaseAfter: releaseAfter,
-                    complete: complete, routeRow: routeIndex ?? MetricsTable.unmatchedRow, status: status,
-                    nanoseconds: nanoseconds))
+                    response: encoded, requestID: request.id, releaseAfter: releaseAfter, complete: complete,
+                    routeRow: routeRow, status: status, nanoseconds: nanoseconds))
         }
-        let written = fcgx.respond(CGIResponse.encode(response), release: releaseAfter)
+        let written = fcgx.respond(encoded, release: releaseAfter)
         if let monitor {
             // Counted before the slot shows idle: a reader that sees every worker idle has
             // every answered request in the counters.
-            let status = Int(response.status.code)
             let now = Scoreboard.now()
-            monitor.metrics.record(
-                row: routeIndex ?? MetricsTable.unmatchedRow, status: status,
-                nanoseconds: monitor.slot.elapsed(now: now))
+            monitor.metrics.record(row: routeRow, status: status, nanoseconds: monitor.slot.elapsed(now: now))
             monitor.slot.endRequest(status: status, now: now)
         }
         return written ? .answered(complete: complete) : .gone

@@ -112,7 +112,7 @@ public final class Database: Sendable {
         // Read here, in the request's task: GRDB may run the closure on its queue's thread.
         let batch = WriteSync.batch
         return try queue.writeWithoutTransaction { db in
-            _ = writeLock?.lock()
+            writeLock?.lock()
             defer { writeLock?.unlock() }
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             let value: T

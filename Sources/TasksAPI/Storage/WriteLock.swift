@@ -26,11 +26,8 @@ import Foundation
 ///   1,000 WAL pages. Letting go of it before (in a WAL hook) let the other workers write
 ///   during the checkpoint, which then could not finish: every later commit tried again,
 ///   and POST fell from 0.60 to 0.51 × the C responder (`bench/run`).
-final class WriteLock: @unchecked Sendable {
+final class WriteLock: Sendable {
     private let fd: Int32
-    /// Whether this connection holds it. Only the connection's thread (inside GRDB's queue)
-    /// takes and lets go of the lock.
-    private var held = false
 
     /// Linux's open-file-description lock commands, which Glibc's Swift module leaves out.
     private static let setLock: Int32 = 37  // F_OFD_SETLK
@@ -47,25 +44,16 @@ final class WriteLock: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Takes the lock, waiting for another holder to let it go.
-    /// - Returns: false when the lock could not be taken (an error other than a wait); the
-    ///   write then goes on under SQLite's lock alone.
-    func lock() -> Bool {
+    /// Takes the lock, waiting for another holder to let it go. If it cannot be taken (an
+    /// error other than a wait), the write goes on under SQLite's lock alone.
+    func lock() {
         var wanted = Self.region(F_WRLCK)
-        if fcntl(fd, Self.setLock, &wanted) != 0 {
-            guard errno == EAGAIN || errno == EACCES else { return false }
-            while fcntl(fd, Self.setLockWaiting, &wanted) != 0 {
-                guard errno == EINTR else { return false }
-            }
-        }
-        held = true
-        return true
+        guard fcntl(fd, Self.setLock, &wanted) != 0, errno == EAGAIN || errno == EACCES else { return }
+        while fcntl(fd, Self.setLockWaiting, &wanted) != 0 && errno == EINTR {}
     }
 
-    /// Lets go of the lock if this connection holds it.
+    /// Lets go of the lock; nothing happens if this description does not hold it.
     func unlock() {
-        guard held else { return }
-        held = false
         var region = Self.region(F_UNLCK)
         _ = fcntl(fd, Self.setLock, &region)
     }
