@@ -376,10 +376,32 @@ public struct Worker {
             if case .held(let answer) = outcome {
                 connection.awaitingSync = true
                 held.append(Held(connection: connection, answer: answer, peerKeeps: peerKeeps, release: release))
+                answerFailedRounds()
                 if held.count >= Self.maxHeld { waitForHeld() }
                 return
             }
             settle(connection, outcome, peerKeeps: peerKeeps, release: release)
+            answerFailedRounds()
+        }
+
+        /// Answers 500 to the held requests whose round's transaction did not commit
+        /// (``WriteSync/Batch/roundFailed(_:error:)``): their writes are not stored.
+        func answerFailedRounds() {
+            for failed in batch.takeFailedRounds() {
+                write(takeHeld { $0.answer.round == failed.round }, failure: failed.error, committed: false)
+            }
+        }
+
+        /// Commits the round's open transaction, if any, so that its sync can be handed over.
+        func endRound() {
+            if logger.logLevel <= .debug {
+                let joined = held.filter { $0.generation == 0 && $0.answer.round != 0 }.map(\.answer.round)
+                if Set(joined).count < joined.count {
+                    logger.debug("one transaction committed several writes", metadata: ["requests": "\(joined.count)"])
+                }
+            }
+            batch.endRound()
+            answerFailedRounds()
         }
 
         /// What follows an answer written on `connection`.
@@ -410,6 +432,7 @@ public struct Worker {
         /// the sync thread, which runs it while the worker serves on; without the thread, runs
         /// it here and writes every held answer.
         func handOverHeld() {
+            endRound()
             guard held.contains(where: { $0.generation == 0 }) else { return }
             guard let syncThread else { return answerHeld() }
             generation += 1
@@ -451,6 +474,7 @@ public struct Worker {
 
         /// Runs the sync the held answers wait for, once, here, then writes them.
         func answerHeld() {
+            endRound()
             guard !held.isEmpty else { return }
             var failure: (any Error)?
             do { try batch.flush() } catch { failure = error }
@@ -460,12 +484,15 @@ public struct Worker {
         }
 
         /// Writes held answers whose sync has run. If it failed (`failure`), each gets a 500
-        /// instead: the writes are committed but may not survive a power loss.
-        func write(_ answers: [Held], failure: (any Error)? = nil) {
+        /// instead: the writes are committed but may not survive a power loss, or, when not
+        /// `committed`, their round's transaction was rolled back.
+        func write(_ answers: [Held], failure: (any Error)? = nil, committed: Bool = true) {
             guard !answers.isEmpty else { return }
             if let failure {
                 logger.error(
-                    "could not make committed writes durable; answering them 500",
+                    committed
+                        ? "could not make committed writes durable; answering them 500"
+                        : "a round of writes did not commit; answering them 500",
                     metadata: ["error": "\(failure)", "requests": "\(answers.count)"])
             } else if answers.count > 1 {
                 logger.debug("one sync made several writes durable", metadata: ["requests": "\(answers.count)"])
@@ -550,6 +577,9 @@ public struct Worker {
         let routeRow: Int
         let status: Int
         let nanoseconds: UInt64
+        /// The round whose transaction holds its write (``WriteSync/Batch/join(round:)``);
+        /// 0: its write committed alone.
+        let round: UInt64
     }
 
     /// Writes a held answer, or a 500 when the sync failed, and counts it.
@@ -624,7 +654,7 @@ public struct Worker {
             return .held(
                 HeldAnswer(
                     response: encoded, requestID: request.id, releaseAfter: releaseAfter, complete: complete,
-                    routeRow: routeRow, status: status, nanoseconds: nanoseconds))
+                    routeRow: routeRow, status: status, nanoseconds: nanoseconds, round: batch.takeJoinedRound()))
         }
         let written = fcgx.respond(encoded, release: releaseAfter)
         if let monitor {

@@ -68,6 +68,10 @@ public struct App: Sendable {
         case .automaticOptions(let allow):
             request.storage[AutomaticOptionsKey.self] = allow
         }
+        // Only a short write may run inside the round of writes a worker keeps open; any other
+        // request commits it first, so that a slow one (a login's Argon2id, a long list, a
+        // stopped worker) never holds other workers' writes.
+        if request.route?.metadata.joinsWriteRound != true { WriteSync.batch?.endRound() }
         if let transportError = request.transportError { routingError = transportError }
         if let routingError { request.storage[RoutingErrorKey.self] = routingError }
         var response: Response

@@ -118,7 +118,7 @@ public func makeApplication(
     app.register(Blueprints.users(accounts: accounts))
     app.register(Blueprints.tasks(store: stores.tasks))
     app.register(Blueprints.products(store: stores.products))
-    if settings.testing { app.register(Blueprints.testing()) }
+    if settings.testing { app.register(Blueprints.testing(database: database)) }
     // Last: the document describes every route registered above, its own included.
     docs.publish(app.openAPIDocument(title: Application.title, version: Application.version))
     return Application(app: app, settings: settings, database: database, accounts: accounts, hostRegion: region)
@@ -169,13 +169,12 @@ func makeRateLimitStore(
                 PostgresRateLimitStore(database: postgres)
             }
         }
-        let path = database.path
         return SharedMemoryRateLimitStore(region: region, logger: logger) {
-            try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: true)
+            try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true, application: database)
         }
     case .database:
         if let postgres = database.postgres { return PostgresRateLimitStore(database: postgres) }
-        return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true)
+        return try SQLiteRateLimitStore(path: database.path, sharesApplicationDatabase: true, application: database)
     case .sqlite(let path):
         return try SQLiteRateLimitStore(path: path, sharesApplicationDatabase: false)
     case .memory:

@@ -1,6 +1,7 @@
 // Blueprints: URL prefixes, middleware scoped to a blueprint's routes, endpoint names.
 
 import Flagon
+import Synchronization
 import Testing
 
 /// Adds `X-Stage: <name>` (appending, so the order stages ran in is visible).
@@ -128,5 +129,41 @@ struct BlueprintTests {
         #expect(await TestClient(app: app).get("/api/hello").text == #"{"endpoint": "meta.hello"}"#)
         #expect(app.router.routes.map(\.metadata.summary) == ["A greeting"])
         #expect(app.router.routes.map(\.method) == [.get])
+    }
+}
+
+@Suite("Rounds of writes and routes")
+struct WriteRoundRouteTests {
+    /// Counts how often the open round of a batch is ended.
+    final class Ends: Sendable {
+        let count = Mutex<Int>(0)
+        func open(_ batch: WriteSync.Batch) { batch.openedRound { [self] in count.withLock { $0 += 1 } } }
+        var ended: Int { count.withLock { $0 } }
+    }
+
+    @Test("only a write route of a blueprint whose writes join rounds runs in an open round; others end it first")
+    func otherRoutesEndTheRound() async {
+        let writes = Blueprint("writes", prefix: "/writes")
+        writes.writesJoinRounds = true
+        writes.post("") { _ in .json([:], status: .created) }
+        writes.get("") { _ in .json([:]) }
+        let other = Blueprint("other", prefix: "/other")
+        other.post("") { _ in .json([:], status: .created) }
+        let client = TestClient(app: makeApp(writes, other))
+        let batch = WriteSync.Batch()
+        let ends = Ends()
+        await WriteSync.$batch.withValue(batch) {
+            ends.open(batch)
+            #expect(await client.send(.post, "/writes", rawJSON: "{}").status == 201)
+            #expect(ends.ended == 0)
+            #expect(await client.get("/writes").status == 200)
+            #expect(ends.ended == 1)
+            ends.open(batch)
+            #expect(await client.send(.post, "/other", rawJSON: "{}").status == 201)
+            #expect(ends.ended == 2)
+            ends.open(batch)
+            #expect(await client.get("/nowhere").status == 404)
+            #expect(ends.ended == 3)
+        }
     }
 }

@@ -268,6 +268,8 @@ struct KeptConnectionTests {
         // One worker holds several of nginx's connections; the POSTs ready on them in one
         // turn are answered after a single fsync of the WAL.
         #expect(log.contains(#"msg="one sync made several writes durable""#))
+        // ... and were written in one transaction.
+        #expect(log.contains(#"msg="one transaction committed several writes""#))
         #expect(!log.contains("level=error"))
         Self.expectNoWarnings(log)
     }
@@ -295,6 +297,32 @@ struct KeptConnectionTests {
         let log = service.log()
         #expect(log.contains(#"msg="could not make committed writes durable; answering them 500""#))
         #expect(log.contains("the test's sync failure"))
+    }
+
+    @Test("a write whose round's transaction rolls back is answered 500 with its request id; the worker serves on")
+    func failedRoundAnswers500() throws {
+        var environment = AccountsTests.environment
+        environment["TESTING"] = "true"
+        let service = try LiveService.start(.master(workers: 1, arguments: []), environment: environment)
+        defer { service.stop() }
+        let token = try TasksTests.token(service, "ivan")
+        let failed = try service.client.send("POST", "/_testing/failed-round", body: [])
+        #expect(failed.status == 500)
+        #expect(failed.json?["error"] as? String != nil, "\(failed.text)")
+        #expect(!failed.text.contains("rolled-back"))
+        let id = try #require(failed.header("X-Request-Id"))
+        #expect(!id.isEmpty)
+        // The round's locks are gone: the same worker stores and lists the next write.
+        let created = try service.client.send(
+            "POST", "/api/tasks",
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+            body: Array(#"{"title": "after a failed round"}"#.utf8))
+        #expect(created.status == 201)
+        let listed = try service.client.get("/api/tasks", headers: [("Authorization", "Bearer \(token)")])
+        #expect(listed.text.contains("after a failed round"))
+        let log = service.log()
+        #expect(log.contains(#"msg="a round of writes did not commit; answering them 500""#))
+        #expect(log.contains("the test's rolled-back round"))
     }
 
     @Test("kill -9 of a worker under GET and POST load: only requests it had in hand fail, no write is lost")

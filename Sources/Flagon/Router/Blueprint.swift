@@ -12,6 +12,10 @@ public final class Blueprint {
     public let prefix: String
     public private(set) var routes: [Route] = []
     public private(set) var middleware: [any Middleware] = []
+    /// Whether the `POST`, `PUT`, `PATCH` and `DELETE` routes registered from now on may join
+    /// the round of writes a worker keeps open (``RouteMetadata/joinsWriteRound``): set by
+    /// blueprints whose writes are short and whose stores join rounds.
+    public var writesJoinRounds = false
 
     /// - Parameters:
     ///   - name: The blueprint's name; prefixes endpoint names and tags documentation.
@@ -55,7 +59,8 @@ public final class Blueprint {
                 metadata: RouteMetadata(
                     name: endpoint, operationId: operationId, summary: summary, blueprint: self.name, auth: auth,
                     rateLimit: limit,
-                    body: body, query: query, response: response, errors: errors, etag: etag),
+                    body: body, query: query, response: response, errors: errors, etag: etag,
+                    joinsWriteRound: writesJoinRounds && [.post, .put, .patch, .delete].contains(method)),
                 responder: handler))
     }
 

@@ -49,12 +49,16 @@ public struct RouteMetadata: Sendable {
     /// Whether the route sends a strong `ETag` and honours `If-None-Match` (`304` on `GET`)
     /// and `If-Match` (`412` on writes).
     public var etag: Bool
+    /// Whether the route may run while the worker keeps a round of writes open
+    /// (``WriteSync``): a short write whose store joins the round. Before any other route's
+    /// handler the round is committed, so a slow request never holds the write lock.
+    public var joinsWriteRound: Bool
 
     public init(
         name: String = "", operationId: String? = nil, summary: String = "", blueprint: String = "",
         auth: AuthRequirement = .none,
         rateLimit: [RateLimit]? = nil, body: ObjectSchema? = nil, query: ObjectSchema? = nil,
-        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false
+        response: RouteResponse? = nil, errors: [HTTPStatus] = [], etag: Bool = false, joinsWriteRound: Bool = false
     ) {
         self.name = name
         self.operationId = operationId ?? Self.camelCase(name)
@@ -67,6 +71,7 @@ public struct RouteMetadata: Sendable {
         self.response = response
         self.errors = errors
         self.etag = etag
+        self.joinsWriteRound = joinsWriteRound
     }
 
     /// `tasks.get_by_id` as `tasksGetById`: every word after the first capitalised.

@@ -22,6 +22,8 @@ extension Blueprints {
     /// `PATCH` and `DELETE` for the role `admin`.
     static func products(store: any ProductStore) -> Blueprint {
         let products = Blueprint("products", prefix: "/api/products")
+        // Its writes are short, and its store joins the worker's round of writes (README, Durability).
+        products.writesJoinRounds = true
         let admin = AuthRequirement.accessToken(role: "admin")
 
         products.get(

@@ -34,6 +34,8 @@ extension Blueprints {
     /// the conditional headers say.
     static func tasks(store: any TaskStore) -> Blueprint {
         let tasks = Blueprint("tasks", prefix: "/api/tasks")
+        // Its writes are short, and its store joins the worker's round of writes (README, Durability).
+        tasks.writesJoinRounds = true
 
         tasks.get(
             "", name: "list", operationId: "listTasks",

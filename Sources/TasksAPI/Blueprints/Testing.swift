@@ -13,10 +13,15 @@ extension Blueprints {
     /// slow request would: the graceful stop and reload tests keep it in flight.
     /// `POST /_testing/unsynced-write` answers 201 after leaving a sync that fails: the
     /// worker must answer it 500 (the held-answer path of ``WriteSync``).
+    /// `POST /_testing/failed-round` (SQLite) answers 201 after joining the worker's round of
+    /// writes and then rolling that round's transaction back, as SQLITE_FULL would: the worker
+    /// must answer it 500.
     /// `POST /_testing/allocate?mib=N` grows the worker by N MiB (1...256) that it never gives
     /// back, as a leak would: the RSS-limit recycling test pushes a worker over its limit.
-    static func testing() -> Blueprint {
+    static func testing(database: Database) -> Blueprint {
         let testing = Blueprint("testing", prefix: "/_testing")
+        // For /failed-round; /sleep, a GET, still commits an open round before it.
+        testing.writesJoinRounds = true
         // The bootstrapped handler: the line goes to the worker's stderr, the pool's log.
         let logger = Logger(label: "tasks-api.testing")
         testing.get(
@@ -62,6 +67,26 @@ extension Blueprints {
             }
             guard let batch = WriteSync.batch else { throw HTTPError(.internalServerError) }
             batch.keep { throw SyncFailed() }
+            return .json([:], status: .created)
+        }
+        // A write whose round's transaction is rolled back under it: the worker holds its
+        // answer for the round's commit, which never comes, so it must answer 500.
+        testing.post(
+            "/failed-round", name: "failedRound", operationId: "testingFailedRound",
+            summary: "Answer 201 for a write whose round then rolls back (TESTING only)",
+            response: .created("Never sent: the failed round turns it into a 500.", schema: JSONSchema.object([]))
+        ) { _ in
+            struct RolledBack: Error, CustomStringConvertible {
+                var description: String { "the test's rolled-back round" }
+            }
+            guard database.postgres == nil, WriteSync.batch != nil else { throw HTTPError(.notFound) }
+            try database.write(joiningRound: true) { db in try db.execute(sql: "SELECT 1") }
+            do {
+                try database.write(joiningRound: true) { db in
+                    try db.execute(sql: "ROLLBACK")
+                    throw RolledBack()
+                }
+            } catch is RolledBack {}
             return .json([:], status: .created)
         }
         // What the worker received, so tests can show what nginx strips before it.

@@ -26,6 +26,10 @@ public final class Database: Sendable {
     /// Whether the connection's WAL was synced once on the connection's own thread: SQLite's
     /// first sync of a WAL file also syncs its folder, and changes the file's flags to say so.
     private let walSyncedOnce = Atomic<Bool>(false)
+    /// The round's transaction this connection keeps open (``writeInRound(_:_:)``), if any.
+    private let round = Mutex<Round?>(nil)
+    /// Rounds opened so far: the next one's number.
+    private let rounds = Atomic<UInt64>(0)
 
     /// The SQLite connection; only SQLite stores use it.
     var queue: DatabaseQueue {
@@ -47,6 +51,8 @@ public final class Database: Sendable {
         self.durability = durability
         var configuration = Self.configuration(label: "tasks-api")
         configuration.foreignKeysEnabled = true
+        // A round's transaction stays open between accesses (writeInRound).
+        configuration.allowsUnsafeTransactions = true
         // NORMAL commits without an fsync, so the write lock is never held across one; with
         // `.full`, ``write(_:)`` syncs the WAL after the commit and before the answer
         // (README, Durability).
@@ -108,9 +114,16 @@ public final class Database: Sendable {
     /// connection goes on. SQLite's unix VFS syncs a WAL with `fdatasync` on the descriptor it
     /// holds for as long as the connection is open; only its first sync, which also syncs the
     /// folder, changes the file's state, and it runs here, on the connection's thread.
-    func write<T>(_ updates: (GRDB.Database) throws -> T) throws -> T {
+    ///
+    /// With `joiningRound`, inside a batch, the write joins the transaction this connection
+    /// keeps open for the worker's round of requests (``writeInRound(_:_:)``) instead of
+    /// committing alone. Every other access of the connection (a read, a write without
+    /// `joiningRound`) ends the open round first.
+    func write<T>(joiningRound: Bool = false, _ updates: (GRDB.Database) throws -> T) throws -> T {
         // Read here, in the request's task: GRDB may run the closure on its queue's thread.
         let batch = WriteSync.batch
+        if joiningRound, let batch { return try writeInRound(batch, updates) }
+        endRound()
         return try queue.writeWithoutTransaction { db in
             writeLock?.lock()
             defer { writeLock?.unlock() }
@@ -126,17 +139,127 @@ public final class Database: Sendable {
                 if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
-            if durability == .full {
-                let file = try WALFile(db)
-                if let batch, walSyncedOnce.load(ordering: .acquiring) {
-                    batch.keep { try file.sync() }
-                } else {
-                    try file.sync()
-                    walSyncedOnce.store(true, ordering: .releasing)
-                }
-            }
+            try syncCommitted(db, batch: batch)
             return value
         }
+    }
+
+    /// Runs a read on the connection, after ending the round it keeps open, if any: a read
+    /// sees only committed data, and its answer may leave before the round's.
+    func read<T>(_ value: (GRDB.Database) throws -> T) throws -> T {
+        endRound()
+        return try queue.read(value)
+    }
+
+    /// Runs `updates` in the write transaction kept open for `batch`'s round, opening it if
+    /// none is: group commit within a worker. A round of N task inserts costs one `BEGIN`,
+    /// one `COMMIT` and one set of WAL frames (the pages they share, written once) instead of
+    /// N, and the pages another worker's commit changed are read again once per round.
+    ///
+    /// Each request's statements run inside their own savepoint: one that fails rolls back its
+    /// own changes only, and the request fails as it would alone. Nothing of the round is
+    /// visible to other connections, or answered, before the round commits: the worker holds
+    /// every answer of a request that joined it until the commit and then the sync
+    /// (``WriteSync/Batch/join(round:)``). If SQLite rolls the whole transaction back
+    /// (SQLITE_FULL, IOERR, NOMEM), or the commit fails, the round is reported failed and
+    /// every request that joined it is answered 500: no write that was answered is lost.
+    ///
+    /// The round holds ``WriteLock`` and SQLite's write lock from its first write until the
+    /// worker ends it, after the turn's last request (or at a read or a write that cannot
+    /// join): other workers' writes wait for it, for at most one turn of requests.
+    private func writeInRound<T>(_ batch: WriteSync.Batch, _ updates: (GRDB.Database) throws -> T) throws -> T {
+        try queue.writeWithoutTransaction { db in
+            let number: UInt64
+            if let open = round.withLock({ $0?.number }) {
+                number = open
+            } else {
+                writeLock?.lock()
+                do {
+                    try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                } catch {
+                    if db.isInsideTransaction { try? db.rollback() }
+                    writeLock?.unlock()
+                    throw error
+                }
+                number = rounds.add(1, ordering: .relaxed).newValue
+                round.withLock { $0 = Round(number: number, batch: batch) }
+                batch.openedRound { [self] in endRound() }
+            }
+            let value: T
+            do {
+                try db.cachedStatement(sql: "SAVEPOINT request").execute()
+                value = try updates(db)
+                try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            } catch {
+                if db.isInsideTransaction {
+                    do {
+                        try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT request").execute()
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+                    } catch {
+                        try? db.rollback()
+                        failRound(error)
+                    }
+                } else {
+                    // SQLite rolled the whole transaction back: the round's earlier writes
+                    // are gone with it.
+                    failRound(error)
+                }
+                throw error
+            }
+            batch.join(round: number)
+            return value
+        }
+    }
+
+    /// Commits the round kept open, if any. Its sync goes to its batch
+    /// (``syncCommitted(_:batch:)``); a failed commit or first sync is reported to the batch
+    /// (``WriteSync/Batch/roundFailed(_:error:)``).
+    public func endRound() {
+        guard round.withLock({ $0 != nil }) else { return }
+        queue.writeWithoutTransaction { db in
+            guard let open = round.withLock({ $0 }) else { return }
+            round.withLock { $0 = nil }
+            defer { writeLock?.unlock() }
+            do {
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                if db.isInsideTransaction { try? db.rollback() }
+                open.batch.roundFailed(open.number, error: error)
+                return
+            }
+            do {
+                try syncCommitted(db, batch: open.batch, holdsRequest: false)
+            } catch {
+                open.batch.roundFailed(open.number, error: error)
+            }
+        }
+    }
+
+    /// Ends the open round, whose transaction SQLite rolled back, as failed.
+    private func failRound(_ error: any Error) {
+        guard let open = round.withLock({ $0 }) else { return }
+        round.withLock { $0 = nil }
+        writeLock?.unlock()
+        open.batch.roundFailed(open.number, error: error)
+    }
+
+    /// With ``SQLiteDurability/full``, makes the commit just made durable: syncs the WAL now,
+    /// or keeps the sync for `batch`.
+    private func syncCommitted(_ db: GRDB.Database, batch: WriteSync.Batch?, holdsRequest: Bool = true) throws {
+        guard durability == .full else { return }
+        let file = try WALFile(db)
+        if let batch, walSyncedOnce.load(ordering: .acquiring) {
+            batch.keep({ try file.sync() }, holdsRequest: holdsRequest)
+        } else {
+            try file.sync()
+            walSyncedOnce.store(true, ordering: .releasing)
+        }
+    }
+
+    /// The write transaction kept open for a worker's round, and the batch its end is told to.
+    private struct Round: Sendable {
+        let number: UInt64
+        let batch: WriteSync.Batch
     }
 
     /// The WAL of a connection, as SQLite's own file handle
@@ -241,14 +364,14 @@ public final class Database: Sendable {
     /// The identifiers of the applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
         if let postgres { return try postgres.appliedMigrations() }
-        return try queue.read { db in try Migrations.migrator.appliedMigrations(db) }
+        return try read { db in try Migrations.migrator.appliedMigrations(db) }
     }
 
     /// A real round trip through the schema, for `/healthz`.
     public func isHealthy() -> Bool {
         if let postgres { return postgres.isHealthy() }
         do {
-            let count = try queue.read { db in
+            let count = try read { db in
                 try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM grdb_migrations"))
             }
             return count != nil

@@ -32,21 +32,21 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func user(named username: String) throws -> User? {
-        try database.queue.read { db in
+        try database.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE username = ?"), arguments: [username])
                 .map(User.init(row:))
         }
     }
 
     public func user(id: Int64) throws -> User? {
-        try database.queue.read { db in
+        try database.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(
                 User.init(row:))
         }
     }
 
     public func users(offset: Int, limit: Int) throws -> (users: [User], total: Int) {
-        try database.queue.read { db in
+        try database.read { db in
             let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM users")) ?? 0
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?"), arguments: [limit, offset])
@@ -70,7 +70,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func isRevoked(jti: String) throws -> Bool {
-        try database.queue.read { db in
+        try database.read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?"), arguments: [jti])
                 ?? false
         }

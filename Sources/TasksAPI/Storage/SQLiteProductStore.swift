@@ -21,7 +21,7 @@ public struct SQLiteProductStore: ProductStore {
         let now = Timestamps.now()
         // name, description, price_cents, currency, stock: the declaration's order.
         let columns = Product.writableColumns(fields).map(\.value)
-        return try database.write { db in
+        return try database.write(joiningRound: true) { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO products (name, description, price_cents, currency, stock, created_at, updated_at)
@@ -37,12 +37,12 @@ public struct SQLiteProductStore: ProductStore {
     }
 
     public func product(id: Int64) throws -> Product? {
-        try database.queue.read { db in try Self.product(id: id, in: db) }
+        try database.read { db in try Self.product(id: id, in: db) }
     }
 
     public func products(matching query: String?, offset: Int, limit: Int) throws -> (products: [Product], total: Int) {
         // One read transaction: the count and the page come from the same snapshot.
-        try database.queue.read { db in
+        try database.read { db in
             guard let query else {
                 let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM products")) ?? 0
                 let rows = try Row.fetchAll(
@@ -71,7 +71,7 @@ public struct SQLiteProductStore: ProductStore {
     }
 
     public func deleteProduct(id: Int64) throws {
-        try database.write { db in
+        try database.write(joiningRound: true) { db in
             try db.cachedStatement(sql: "DELETE FROM products WHERE id = ?").execute(arguments: [id])
             if db.changesCount == 0 { throw ProductError.notFound }
         }
@@ -81,7 +81,7 @@ public struct SQLiteProductStore: ProductStore {
     /// patching different fields at once both keep their change. `updated_at` moves only
     /// when a stored value changes, as an ORM's `onupdate` fires only for a real UPDATE.
     private func write(id: Int64, _ patch: Patch<Product>) throws -> Product {
-        try database.write { db in
+        try database.write(joiningRound: true) { db in
             guard let product = try Self.product(id: id, in: db) else { throw ProductError.notFound }
             var changed = patch.applied(to: product)
             guard changed != product else { return product }

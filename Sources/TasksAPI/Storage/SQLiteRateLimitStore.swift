@@ -35,6 +35,10 @@ public final class SQLiteRateLimitStore: RateLimitStore {
     let pruneInterval: Int
     let pruneBatchSize: Int
     let maximumPruneBatches: Int
+    /// The application's connection to the same file, whose open round (a worker's group
+    /// commit, ``Database/endRound()``) must end before this connection can take the write
+    /// lock; nil for a dedicated counters file.
+    let application: Database?
     private let hits = Atomic<Int>(0)
 
     /// - Parameters:
@@ -45,10 +49,15 @@ public final class SQLiteRateLimitStore: RateLimitStore {
     ///   - pruneInterval: Delete expired counters once every this many hits.
     ///   - pruneBatchSize: Rows deleted per pruning transaction.
     ///   - maximumPruneBatches: Transactions one pruning pass runs at most.
+    ///   - application: The application's own connection to `path`, when it shares it: its
+    ///     open round is committed before each counter write, which would otherwise wait for
+    ///     it in vain.
     public init(
         path: String, sharesApplicationDatabase: Bool, pruneInterval: Int = 1000,
-        pruneBatchSize: Int = defaultPruneBatchSize, maximumPruneBatches: Int = defaultMaximumPruneBatches
+        pruneBatchSize: Int = defaultPruneBatchSize, maximumPruneBatches: Int = defaultMaximumPruneBatches,
+        application: Database? = nil
     ) throws {
+        self.application = application
         // Counters are not worth an fsync per request: losing the last second of counts in a
         // power cut only lets a few requests through again. A dedicated counters file uses
         // OFF (no fsync at all). The application's own file uses NORMAL instead: in WAL mode
@@ -73,6 +82,7 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         let windowEnd = now - ((now % window) + window) % window + window
         let prune = hits.wrappingAdd(1, ordering: .relaxed).newValue % pruneInterval == 0
         var result: RateLimitHit?
+        application?.endRound()
         try queue.inTransaction(.immediate) { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -101,6 +111,7 @@ public final class SQLiteRateLimitStore: RateLimitStore {
         var batches: [Int] = []
         while batches.count < maximumPruneBatches {
             var deleted = 0
+            application?.endRound()
             try queue.inTransaction(.immediate) { db in
                 let statement = try db.cachedStatement(
                     sql: """

@@ -24,7 +24,7 @@ public struct SQLiteTaskStore: TaskStore {
         // title, description, priority, completed: the declaration's order of the writable columns.
         let columns = TaskItem.writableColumns(fields).map(\.value)
         do {
-            return try database.write { db in
+            return try database.write(joiningRound: true) { db in
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO tasks (owner_id, title, description, priority, completed, created_at, updated_at, version)
@@ -45,7 +45,7 @@ public struct SQLiteTaskStore: TaskStore {
     }
 
     public func task(id: Int64, owner: Int64) throws -> TaskItem? {
-        try database.queue.read { db in try Self.task(db, id: id, owner: owner) }
+        try database.read { db in try Self.task(db, id: id, owner: owner) }
     }
 
     public func tasks(
@@ -65,7 +65,7 @@ public struct SQLiteTaskStore: TaskStore {
         }
         // Only fixed fragments are joined into the SQL; every value is bound.
         let whereClause = conditions.joined(separator: " AND ")
-        return try database.queue.read { db in
+        return try database.read { db in
             let total =
                 try Int.fetchOne(
                     db.cachedStatement(sql: "SELECT count(*) FROM tasks WHERE \(whereClause)"),
@@ -82,7 +82,7 @@ public struct SQLiteTaskStore: TaskStore {
     {
         let now = Timestamps.now()
         let columns = TaskItem.patchColumns(changes).map(\.value)
-        return try database.write { db in
+        return try database.write(joiningRound: true) { db in
             // A nil change keeps the column (coalesce); a nil version matches any version.
             try db.cachedStatement(
                 sql: """
@@ -101,7 +101,7 @@ public struct SQLiteTaskStore: TaskStore {
     }
 
     public func delete(id: Int64, owner: Int64, ifVersion version: Int64?) throws {
-        try database.write { db in
+        try database.write(joiningRound: true) { db in
             try db.cachedStatement(
                 sql: "DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = coalesce(?, version)"
             ).execute(arguments: [id, owner, version])

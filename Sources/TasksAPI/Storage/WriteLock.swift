@@ -52,6 +52,12 @@ final class WriteLock: Sendable {
         while fcntl(fd, Self.setLockWaiting, &wanted) != 0 && errno == EINTR {}
     }
 
+    /// Takes the lock if no other description holds it, without waiting.
+    func tryLock() -> Bool {
+        var wanted = Self.region(F_WRLCK)
+        return fcntl(fd, Self.setLock, &wanted) == 0
+    }
+
     /// Lets go of the lock; nothing happens if this description does not hold it.
     func unlock() {
         var region = Self.region(F_UNLCK)
