@@ -156,10 +156,12 @@ public final class Database: Sendable {
     /// one `COMMIT` and one set of WAL frames (the pages they share, written once) instead of
     /// N, and the pages another worker's commit changed are read again once per round.
     ///
-    /// Each request's statements run inside their own savepoint: one that fails rolls back its
-    /// own changes only, and the request fails as it would alone. Nothing of the round is
-    /// visible to other connections, or answered, before the round commits: the worker holds
-    /// every answer of a request that joined it until the commit and then the sync
+    /// Each request's statements after the round's first run inside their own savepoint: one
+    /// that fails rolls back its own changes only, and the request fails as it would alone. The
+    /// first needs none: if it fails, the transaction holds nothing else, and is rolled back.
+    /// Nothing of the round is visible to other connections, or answered, before the round
+    /// commits: the worker holds every answer of a request that joined it until the commit and
+    /// then the sync
     /// (``WriteSync/Batch/join(round:)``). If SQLite rolls the whole transaction back
     /// (SQLITE_FULL, IOERR, NOMEM), or the commit fails, the round is reported failed and
     /// every request that joined it is answered 500: no write that was answered is lost.
@@ -170,8 +172,12 @@ public final class Database: Sendable {
     private func writeInRound<T>(_ batch: WriteSync.Batch, _ updates: (GRDB.Database) throws -> T) throws -> T {
         try queue.writeWithoutTransaction { db in
             let number: UInt64
+            // The round's first write needs no savepoint: if it fails, the whole transaction,
+            // which holds nothing else, is rolled back and the round ends.
+            let first: Bool
             if let open = round.withLock({ $0?.number }) {
                 number = open
+                first = false
             } else {
                 writeLock?.lock()
                 do {
@@ -184,14 +190,19 @@ public final class Database: Sendable {
                 number = rounds.add(1, ordering: .relaxed).newValue
                 round.withLock { $0 = Round(number: number, batch: batch) }
                 batch.openedRound { [self] in endRound() }
+                first = true
             }
             let value: T
             do {
-                try db.cachedStatement(sql: "SAVEPOINT request").execute()
+                if !first { try db.cachedStatement(sql: "SAVEPOINT request").execute() }
                 value = try updates(db)
-                try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+                if !first { try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute() }
             } catch {
-                if db.isInsideTransaction {
+                if first {
+                    if db.isInsideTransaction { try? db.rollback() }
+                    round.withLock { $0 = nil }
+                    writeLock?.unlock()
+                } else if db.isInsideTransaction {
                     do {
                         try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT request").execute()
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
@@ -212,9 +223,10 @@ public final class Database: Sendable {
     }
 
     /// Commits the round kept open, if any. Its sync goes to its batch
-    /// (``syncCommitted(_:batch:)``); a failed commit or first sync is reported to the batch
-    /// (``WriteSync/Batch/roundFailed(_:error:)``).
-    public func endRound() {
+    /// (``syncCommitted(_:batch:holdsRequest:)``); a failed commit is reported to the batch
+    /// (``WriteSync/Batch/roundFailed(_:error:)``), and a failed first sync is kept as a sync
+    /// that fails, so that the round's answers become 500s as for any failed sync.
+    func endRound() {
         guard round.withLock({ $0 != nil }) else { return }
         queue.writeWithoutTransaction { db in
             guard let open = round.withLock({ $0 }) else { return }
@@ -230,7 +242,8 @@ public final class Database: Sendable {
             do {
                 try syncCommitted(db, batch: open.batch, holdsRequest: false)
             } catch {
-                open.batch.roundFailed(open.number, error: error)
+                // Committed but maybe not durable: the answers take the failed-sync path.
+                open.batch.keep({ throw error }, holdsRequest: false)
             }
         }
     }
