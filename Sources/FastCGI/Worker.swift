@@ -376,12 +376,11 @@ public struct Worker {
             if case .held(let answer) = outcome {
                 connection.awaitingSync = true
                 held.append(Held(connection: connection, answer: answer, peerKeeps: peerKeeps, release: release))
-                answerFailedRounds()
-                if held.count >= Self.maxHeld { waitForHeld() }
-                return
+            } else {
+                settle(connection, outcome, peerKeeps: peerKeeps, release: release)
             }
-            settle(connection, outcome, peerKeeps: peerKeeps, release: release)
             answerFailedRounds()
+            if held.count >= Self.maxHeld { waitForHeld() }
         }
 
         /// Answers 500 to the held requests whose round's transaction did not commit

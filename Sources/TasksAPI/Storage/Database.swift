@@ -125,9 +125,8 @@ public final class Database: Sendable {
         if joiningRound, let batch { return try writeInRound(batch, updates) }
         endRound()
         return try queue.writeWithoutTransaction { db in
-            writeLock?.lock()
+            try begin(db)
             defer { writeLock?.unlock() }
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             let value: T
             do {
                 value = try updates(db)
@@ -179,14 +178,7 @@ public final class Database: Sendable {
                 number = open
                 first = false
             } else {
-                writeLock?.lock()
-                do {
-                    try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
-                } catch {
-                    if db.isInsideTransaction { try? db.rollback() }
-                    writeLock?.unlock()
-                    throw error
-                }
+                try begin(db)
                 number = rounds.add(1, ordering: .relaxed).newValue
                 round.withLock { $0 = Round(number: number, batch: batch) }
                 batch.openedRound { [self] in endRound() }
@@ -200,20 +192,19 @@ public final class Database: Sendable {
             } catch {
                 if first {
                     if db.isInsideTransaction { try? db.rollback() }
-                    round.withLock { $0 = nil }
-                    writeLock?.unlock()
+                    closeRound(failure: nil)
                 } else if db.isInsideTransaction {
                     do {
                         try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT request").execute()
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
                     } catch {
                         try? db.rollback()
-                        failRound(error)
+                        closeRound(failure: error)
                     }
                 } else {
                     // SQLite rolled the whole transaction back: the round's earlier writes
                     // are gone with it.
-                    failRound(error)
+                    closeRound(failure: error)
                 }
                 throw error
             }
@@ -229,8 +220,7 @@ public final class Database: Sendable {
     func endRound() {
         guard round.withLock({ $0 != nil }) else { return }
         queue.writeWithoutTransaction { db in
-            guard let open = round.withLock({ $0 }) else { return }
-            round.withLock { $0 = nil }
+            guard let open = takeRound() else { return }
             defer { writeLock?.unlock() }
             do {
                 try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
@@ -248,12 +238,33 @@ public final class Database: Sendable {
         }
     }
 
-    /// Ends the open round, whose transaction SQLite rolled back, as failed.
-    private func failRound(_ error: any Error) {
-        guard let open = round.withLock({ $0 }) else { return }
-        round.withLock { $0 = nil }
+    /// Takes the write lock, then SQLite's (`BEGIN IMMEDIATE`); lets go of the first if the
+    /// second fails.
+    private func begin(_ db: GRDB.Database) throws {
+        writeLock?.lock()
+        do {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        } catch {
+            if db.isInsideTransaction { try? db.rollback() }
+            writeLock?.unlock()
+            throw error
+        }
+    }
+
+    /// Removes the open round, if any, and returns it; its locks are still held.
+    private func takeRound() -> Round? {
+        round.withLock { round in
+            defer { round = nil }
+            return round
+        }
+    }
+
+    /// Ends the open round, whose transaction is already rolled back, and lets go of the write
+    /// lock; with a `failure`, reports it to the round's batch: writes had joined it.
+    private func closeRound(failure: (any Error)?) {
+        guard let open = takeRound() else { return }
         writeLock?.unlock()
-        open.batch.roundFailed(open.number, error: error)
+        if let failure { open.batch.roundFailed(open.number, error: failure) }
     }
 
     /// With ``SQLiteDurability/full``, makes the commit just made durable: syncs the WAL now,
